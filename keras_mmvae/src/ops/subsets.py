@@ -1,0 +1,81 @@
+"""Modality subsets and per-example mixture-component selection."""
+
+import itertools
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mmvae.src.api_export import keras_mmvae_export
+
+
+@keras_mmvae_export("keras_mmvae.ops.modality_subsets")
+def modality_subsets(num_modalities):
+    """All non-empty subsets of `range(num_modalities)`, MoPoE order.
+
+    Ordered by size, then in `itertools.combinations` order: the singletons
+    come first (in modality order) and the full set is last. `M = 3` gives
+    `(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)`.
+    """
+    if num_modalities < 1:
+        raise ValueError(
+            f"Need at least one modality; got num_modalities={num_modalities}."
+        )
+    return [
+        subset
+        for size in range(1, num_modalities + 1)
+        for subset in itertools.combinations(range(num_modalities), size)
+    ]
+
+
+@keras_mmvae_export("keras_mmvae.ops.subset_matrix")
+def subset_matrix(subsets, num_modalities):
+    """`(S, M)` float32 0/1 membership matrix of `subsets` (index tuples)."""
+    matrix = np.zeros((len(subsets), num_modalities), dtype="float32")
+    for row, subset in enumerate(subsets):
+        matrix[row, list(subset)] = 1.0
+    return matrix
+
+
+@keras_mmvae_export("keras_mmvae.ops.stratified_components")
+def stratified_components(batch_size, num_components):
+    """Component index of each example under MoPoE's stratified split.
+
+    Contiguous blocks in component order, `⌊B/S⌋` examples each, the last
+    component taking the remainder: example `b` uses component
+    `min(⌊b / max(⌊B/S⌋, 1)⌋, S − 1)`. `batch_size` may be a symbolic
+    (traced) scalar.
+
+    Returns:
+        int32 tensor of shape `(batch_size,)`.
+    """
+    block = ops.maximum(batch_size // num_components, 1)
+    index = ops.arange(batch_size, dtype="int32") // ops.cast(block, "int32")
+    return ops.minimum(index, num_components - 1)
+
+
+@keras_mmvae_export("keras_mmvae.ops.sample_components")
+def sample_components(weight, seed=None):
+    """Draws one component per example from mixture weights `(B, S)`.
+
+    Components with weight 0 are never drawn. A row whose weights are all 0
+    falls back to component 0.
+
+    Returns:
+        int32 tensor of shape `(B,)`.
+    """
+    log_w = ops.where(
+        weight > 0, ops.log(ops.maximum(weight, 1e-30)), -1e9
+    )
+    return ops.cast(
+        keras.random.categorical(log_w, 1, seed=seed)[:, 0], "int32"
+    )
+
+
+def block_sizes(batch_size, num_components):
+    """NumPy block sizes of the stratified split (for docs and tests)."""
+    index = np.minimum(
+        np.arange(batch_size) // max(batch_size // num_components, 1),
+        num_components - 1,
+    )
+    return np.bincount(index, minlength=num_components).tolist()

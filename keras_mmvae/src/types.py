@@ -1,0 +1,5 @@
+"""Type aliases that need no backend import."""
+
+from typing import Any
+
+Tensor = Any
