@@ -198,6 +198,12 @@ class BarycenterFusion(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.num_modalities = None
+        # `mask` is an availability mask, not a Keras sequence mask: accept
+        # it without warnings and attach nothing to the outputs.
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
