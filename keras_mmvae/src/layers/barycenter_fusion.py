@@ -298,6 +298,7 @@ class BarycenterFusion(keras.layers.Layer):
 
     def expert_weights(self, dtype="float32"):
         """Raw barycentric weights `λ` `(M,)` (not normalised)."""
+        dtype = keras.backend.standardize_dtype(dtype)
         if self.weights_spec is None:
             return ops.ones((self.num_modalities,), dtype=dtype)
         if self.weights_spec == "learned":
@@ -345,18 +346,19 @@ class BarycenterFusion(keras.layers.Layer):
             with_prior = ops.zeros_like(count)
         prior_weight = with_prior * ops.mean(lam)
         # Components with no weight at all become the prior N(0, I).
-        empty = ops.cast(ops.sum(weights, axis=-1) <= 0, mean.dtype)
-        prior_weight = prior_weight + empty
+        total = ops.sum(weights, axis=-1) + prior_weight
+        prior_weight = prior_weight + ops.cast(total <= 0, mean.dtype)
         if self.mode == "w2":
             fused_mean, fused_log_var = w2_barycenter(
-                mean, log_var, weights, prior_weight
+                mean, log_var, weights, prior_weight, mask=mask
             )
         else:
             normalize = self.normalize
             if normalize is None:
                 normalize = self.weights_spec is not None
             fused_mean, fused_log_var = product_of_experts(
-                mean, log_var, weights, prior_weight, normalize=normalize
+                mean, log_var, weights, prior_weight, normalize=normalize,
+                mask=mask,
             )
         return fused_mean, fused_log_var, ops.cast(valid, mean.dtype)
 
@@ -374,8 +376,10 @@ class BarycenterFusion(keras.layers.Layer):
         mean, log_var, mask = self._prepare(mean, log_var, mask)
         if self.mode == "moe":
             # Components are the experts themselves; absent ones -> prior.
-            fused_mean = mean * mask[..., None]
-            fused_log_var = log_var * mask[..., None]
+            present = mask[..., None] > 0
+            fused_mean = ops.where(present, mean, ops.zeros_like(mean))
+            fused_log_var = ops.where(present, log_var,
+                                      ops.zeros_like(log_var))
             valid = mask
         else:
             fused_mean, fused_log_var, valid = self._fuse(

@@ -398,6 +398,7 @@ class MultimodalVAE(keras.Model):
             component_kl = kl_to_standard_normal(fused["mean"],
                                                  fused["log_var"])
             kl = ops.sum(fused["weight"] * component_kl, axis=-1)
+            chosen = {"component": component}
         else:
             used = mask
             if selection is not None:
@@ -407,7 +408,9 @@ class MultimodalVAE(keras.Model):
                                seed=self.seed_generator)
             kl = kl_to_standard_normal(fused["mean"][:, 0],
                                        fused["log_var"][:, 0])
+            chosen = {} if used is None else {"subset": used}
         result = {
+            **chosen,
             "mean": fused["mean"],
             "log_var": fused["log_var"],
             "weight": fused["weight"],

@@ -15,14 +15,25 @@ from keras import ops
 from keras_mmvae.src.api_export import keras_mmvae_export
 
 
-def _shifted_exp(x):
-    """`exp(x − c)` and `c = max_m x` over the expert axis (stop-gradient)."""
-    shift = ops.stop_gradient(ops.max(x, axis=1))  # (B, D)
+def _shifted_exp(x, mask=None):
+    """`exp(x − c)` with `c = max_m x` over available experts (no gradient).
+
+    Unavailable experts (`mask` 0) neither set the shift nor reach `exp`:
+    their entries become exactly 1 and must carry weight 0.
+    """
+    if mask is None:
+        shift = ops.max(x, axis=1)  # (B, D)
+    else:
+        present = mask[:, :, None] > 0
+        shift = ops.max(ops.where(present, x, -1e30), axis=1)
+        shift = ops.where(shift > -1e29, shift, ops.zeros_like(shift))
+        x = ops.where(present, x, shift[:, None, :])
+    shift = ops.stop_gradient(shift)
     return ops.exp(x - shift[:, None, :]), shift
 
 
 @keras_mmvae_export("keras_mmvae.ops.w2_barycenter")
-def w2_barycenter(mean, log_var, weights, prior_weight=None):
+def w2_barycenter(mean, log_var, weights, prior_weight=None, mask=None):
     """2-Wasserstein barycenter of diagonal Gaussians (closed form).
 
     `mean = Σ_m λ̄_m mean_m`, `std = Σ_m λ̄_m std_m` with `λ̄` the weights
@@ -35,6 +46,9 @@ def w2_barycenter(mean, log_var, weights, prior_weight=None):
         weights: `(B, S, M)` non-negative weights; every component needs a
             positive total weight (counting `prior_weight`).
         prior_weight: Optional `(B, S)` weight of the prior expert.
+        mask: Optional `(B, M)` availability; unavailable experts must have
+            weight 0 and then cannot affect the result, even when their
+            values are extreme.
 
     Returns:
         `(mean, log_var)`, each `(B, S, D)`.
@@ -43,11 +57,13 @@ def w2_barycenter(mean, log_var, weights, prior_weight=None):
     if prior_weight is not None:
         total = total + prior_weight
     weights = weights / total[..., None]
-    scaled_std, shift = _shifted_exp(0.5 * log_var)
+    scaled_std, shift = _shifted_exp(0.5 * log_var, mask)
     std_sum = ops.einsum("bsm,bmd->bsd", weights, scaled_std)
     if prior_weight is not None:
         prior_std = ops.exp(-shift)[:, None, :]  # std 1, shifted
         std_sum = std_sum + (prior_weight / total)[..., None] * prior_std
+    if mask is not None:
+        mean = ops.where(mask[:, :, None] > 0, mean, ops.zeros_like(mean))
     fused_mean = ops.einsum("bsm,bmd->bsd", weights, mean)
     fused_log_var = 2.0 * (shift[:, None, :] + ops.log(std_sum))
     return fused_mean, fused_log_var
@@ -55,7 +71,7 @@ def w2_barycenter(mean, log_var, weights, prior_weight=None):
 
 @keras_mmvae_export("keras_mmvae.ops.product_of_experts")
 def product_of_experts(mean, log_var, weights, prior_weight=None,
-                       normalize=False):
+                       normalize=False, mask=None):
     """Weighted product of diagonal Gaussian experts.
 
     Precision `Σ_m w_m Λ_m` (plus `prior_weight · I`), mean
@@ -71,6 +87,7 @@ def product_of_experts(mean, log_var, weights, prior_weight=None,
             positive total weight (counting `prior_weight`).
         prior_weight: Optional `(B, S)` weight of the `N(0, I)` expert.
         normalize: Normalise the weights per component.
+        mask: Optional `(B, M)` availability (see `w2_barycenter`).
 
     Returns:
         `(mean, log_var)`, each `(B, S, D)`.
@@ -81,12 +98,14 @@ def product_of_experts(mean, log_var, weights, prior_weight=None,
             total = total + prior_weight
             prior_weight = prior_weight / total
         weights = weights / total[..., None]
-    scaled_precision, shift = _shifted_exp(-log_var)
+    scaled_precision, shift = _shifted_exp(-log_var, mask)
     precision = ops.einsum("bsm,bmd->bsd", weights, scaled_precision)
     if prior_weight is not None:
         precision = precision + prior_weight[..., None] * ops.exp(
             -shift
         )[:, None, :]
+    if mask is not None:
+        mean = ops.where(mask[:, :, None] > 0, mean, ops.zeros_like(mean))
     weighted_mean = ops.einsum("bsm,bmd->bsd", weights,
                                scaled_precision * mean)
     fused_mean = weighted_mean / precision

@@ -26,6 +26,8 @@ def reparameterize(mean, log_var, seed=None):
     Returns:
         A sample with the shape of `mean`, differentiable in both parameters.
     """
+    mean = ops.convert_to_tensor(mean)
+    log_var = ops.convert_to_tensor(log_var, dtype=mean.dtype)
     eps = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=seed)
     return mean + ops.exp(0.5 * log_var) * eps
 

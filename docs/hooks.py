@@ -1,0 +1,148 @@
+"""MkDocs hooks of the keras_mmvae site (registered in `mkdocs.yml`).
+
+Everything here works offline and writes nothing into `docs/`:
+
+* **MathJax 3** is copied from the `django-static-mathjax` wheel (the
+  `[docs]` extra) into `assets/mathjax/` (one 1.1 MB script plus its woff
+  fonts), so pages load math support from the site itself, never a CDN.
+* **The fusion figure** is drawn in memory by `docs/scripts/fusion_figure.py`
+  and added as `assets/generated/fusion_1d.png`; the worked-example table of
+  `concepts/barycenters.md` is computed by the same script with the
+  library's ops and replaces the marker `<!-- worked-example-table -->`.
+* **The tutorials** `tutorials/*.py` (jupytext percent format) become
+  executed notebooks `tutorials/<name>.ipynb` (see
+  `docs/scripts/notebooks.py`), rendered by mkdocs-jupyter. A notebook that
+  `tests/tutorials` already executed from the same sources, library, backend
+  and mode is re-used; otherwise it is executed here in small mode. Set
+  `KERAS_MMVAE_DOCS_EXECUTE=0` to render the tutorials without outputs
+  (quick local previews only).
+"""
+
+import importlib.metadata
+import logging
+import os
+import pathlib
+import re
+import sys
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+SCRIPTS = pathlib.Path(__file__).resolve().parent / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+import fusion_figure  # noqa: E402
+import notebooks  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.keras_mmvae")
+
+MATHJAX_DIST = "django-static-mathjax"
+MATHJAX_ES5 = "mathjax/static/mathjax/es5"
+FIGURE_URI = "assets/generated/fusion_1d.png"
+MARKERS = {
+    "<!-- worked-example-table -->": lambda: fusion_figure.markdown_table(),
+    "<!-- w2-objective -->": lambda: f"{fusion_figure.w2_objective():g}",
+}
+
+
+def _mathjax_files(config):
+    try:
+        dist = importlib.metadata.distribution(MATHJAX_DIST)
+    except importlib.metadata.PackageNotFoundError as error:
+        raise PluginError(
+            "MathJax is served from the 'django-static-mathjax' wheel; "
+            "install the docs extra (`pip install -e .[docs]`) or "
+            "`pip install --no-deps django-static-mathjax==3.2.2.1`."
+        ) from error
+    es5 = pathlib.Path(dist.locate_file(MATHJAX_ES5))
+    script = es5 / "tex-chtml.js"
+    fonts = sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob(
+        "*.woff"))
+    if not script.exists() or not fonts:
+        raise PluginError(f"MathJax files not found under {es5}.")
+    out = [File.generated(config, "assets/mathjax/tex-chtml.js",
+                          abs_src_path=str(script))]
+    for font in fonts:
+        out.append(File.generated(
+            config, f"assets/mathjax/output/chtml/fonts/woff-v2/{font.name}",
+            abs_src_path=str(font)))
+    return out
+
+
+def _tutorial_files(config):
+    backend = notebooks.current_backend()
+    mode = os.environ.get(notebooks.MODE_VARIABLE, "small")
+    run = os.environ.get("KERAS_MMVAE_DOCS_EXECUTE", "1") != "0"
+    out = []
+    for source in notebooks.tutorial_sources():
+        if run:
+            try:
+                path, seconds, was_cached = notebooks.executed(
+                    source, backend, mode)
+            except Exception as error:  # noqa: BLE001
+                raise PluginError(
+                    f"Tutorial {source.name} failed on backend {backend!r} "
+                    f"in {mode} mode:\n{error}"
+                ) from error
+            how = "re-used" if was_cached else f"executed in {seconds:.1f} s"
+            log.info("tutorial %s (%s, %s): %s", source.stem, backend, mode,
+                     how)
+        else:
+            path = _unexecuted(source)
+        # A plain File rooted at the cache folder, not `File.generated`:
+        # mkdocs-jupyter's wrapper recomputes `abs_src_path` from `src_dir`.
+        out.append(File(f"tutorials/{source.stem}.ipynb",
+                        src_dir=str(path.parent.parent),
+                        dest_dir=config.site_dir,
+                        use_directory_urls=config.use_directory_urls))
+    return out
+
+
+def _unexecuted(source):
+    import jupytext
+
+    path = notebooks.CACHE / "unexecuted" / "tutorials" / (
+        source.stem + ".ipynb")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(source), path, fmt="ipynb")
+    return path
+
+
+# Runs before mkdocs-jupyter's own `on_files`, which must see the notebooks.
+@event_priority(100)
+def on_files(files, config):
+    for file in _mathjax_files(config):
+        files.append(file)
+    files.append(File.generated(config, FIGURE_URI,
+                                content=fusion_figure.render_png()))
+    for file in _tutorial_files(config):
+        files.append(file)
+    return files
+
+
+# nbconvert's page template adds a MathJax 2 loader (empty URL here: the
+# site's own MathJax 3 renders the notebooks' math) and a Mermaid loader that
+# would import from a CDN if a notebook had a Mermaid diagram. The tutorials
+# have none; drop both so no page references anything outside the site.
+_NBCONVERT_LOADERS = (
+    re.compile(r'<script src="">\s*</script>'),
+    re.compile(r'<script type="module">(?:(?!</script>).)*?jp-Mermaid'
+               r'.*?</script>', re.DOTALL),
+)
+
+
+def on_post_page(output, page, config):
+    if page.file.src_uri.startswith("tutorials/") and page.file.src_uri.endswith(
+            ".ipynb"):
+        for pattern in _NBCONVERT_LOADERS:
+            output = pattern.sub("", output)
+    return output
+
+
+def on_page_markdown(markdown, page, config, files):
+    for marker, make in MARKERS.items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, make())
+    return markdown

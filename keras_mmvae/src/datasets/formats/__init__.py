@@ -1,0 +1,1 @@
+"""Readers for the on-disk formats of the benchmark data sets."""

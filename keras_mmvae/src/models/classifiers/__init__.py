@@ -1,0 +1,1 @@
+"""Evaluation classifiers of the three benchmarks."""

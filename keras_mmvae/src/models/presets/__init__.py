@@ -1,0 +1,1 @@
+"""Reference networks and model factories of the three benchmarks."""

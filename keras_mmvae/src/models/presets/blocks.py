@@ -1,0 +1,135 @@
+"""Functional building blocks: Keras ports of the reference PyTorch layers.
+
+Every helper takes a symbolic tensor and returns one, creating built-in
+Keras layers with explicit, stable names (weight paths in `.keras` files
+never depend on global name counters). PyTorch padding is ported literally
+(benchmarks.md, "Keras port of PyTorch layers"):
+
+* `Conv(padding=p)` = `ZeroPadding(p)` + `Conv(padding="valid")`;
+* `ConvTranspose(padding=p, output_padding=op)` =
+  `ConvTranspose(padding="valid", output_padding=op)` + `Cropping(p)`.
+
+So the layers compute exactly what the PyTorch layers compute (not only the
+same shapes), and ported weights need only the OIHW → HWIO transpose.
+"""
+
+import keras
+
+# PyTorch BatchNorm defaults: momentum 0.1 (Keras: 0.9), eps 1e-5.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def _layer(kind, rank):
+    return getattr(keras.layers, f"{kind}{rank}D")
+
+
+def conv(x, filters, kernel_size, strides=1, padding=0, *, rank=2,
+         use_bias=True, activation=None, name, dtype=None):
+    """PyTorch `Conv{rank}d(..., padding=padding)` on channels-last input."""
+    if padding:
+        x = _layer("ZeroPadding", rank)(padding, dtype=dtype,
+                                        name=f"{name}_pad")(x)
+    return _layer("Conv", rank)(
+        filters, kernel_size, strides=strides, padding="valid",
+        use_bias=use_bias, activation=activation, dtype=dtype, name=name,
+    )(x)
+
+
+def conv_transpose(x, filters, kernel_size, strides=1, padding=0,
+                   output_padding=0, *, rank=2, use_bias=True,
+                   activation=None, name, dtype=None):
+    """PyTorch `ConvTranspose{rank}d(..., padding, output_padding)`.
+
+    The activation (if any) is applied after the crop.
+    """
+    transpose = getattr(keras.layers, f"Conv{rank}DTranspose")
+    x = transpose(
+        filters, kernel_size, strides=strides, padding="valid",
+        output_padding=output_padding or None, use_bias=use_bias,
+        dtype=dtype, name=name,
+    )(x)
+    if padding:
+        x = _layer("Cropping", rank)(padding, dtype=dtype,
+                                     name=f"{name}_crop")(x)
+    if activation is not None:
+        x = keras.layers.Activation(activation, dtype=dtype,
+                                    name=f"{name}_{activation}")(x)
+    return x
+
+
+def batch_norm(x, *, name, dtype=None):
+    """`BatchNorm` with PyTorch's momentum and epsilon."""
+    return keras.layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, name=name
+    )(x)
+
+
+def relu(x, *, name, dtype=None):
+    return keras.layers.ReLU(dtype=dtype, name=name)(x)
+
+
+def dropout(x, rate, *, spatial=False, rank=2, name, dtype=None):
+    """Element-wise or channel-wise (`SpatialDropout`) dropout; 0 = none."""
+    if not rate:
+        return x
+    if spatial:
+        return _layer("SpatialDropout", rank)(rate, dtype=dtype, name=name)(x)
+    return keras.layers.Dropout(rate, dtype=dtype, name=name)(x)
+
+
+def residual_block(x, filters, kernel_size, strides, padding, *, rank=2,
+                   transpose=False, output_padding=0, inner_bias=False,
+                   dropout_rate=0.5, spatial_dropout=True, shortcut_scale=2.0,
+                   branch_scale=0.3, name, dtype=None):
+    """MoPoE residual block `a · shortcut(x) + b · f(x)`.
+
+    `f` = BN → ReLU → Conv 1×1 (C_in) → Dropout → BN → ReLU →
+    Conv(k, s, p; C_out) → Dropout, and `shortcut` = Conv(k, s, p; C_out)
+    (with bias) → BN. With `transpose=True` every convolution is transposed
+    (the decoder blocks). `a = shortcut_scale`, `b = branch_scale`.
+    """
+    channels = x.shape[-1]
+    layer = conv_transpose if transpose else conv
+    extra = {"output_padding": output_padding} if transpose else {}
+    shortcut = layer(x, filters, kernel_size, strides, padding, rank=rank,
+                     use_bias=True, name=f"{name}_shortcut", dtype=dtype,
+                     **extra)
+    shortcut = batch_norm(shortcut, name=f"{name}_shortcut_bn", dtype=dtype)
+    h = batch_norm(x, name=f"{name}_bn1", dtype=dtype)
+    h = relu(h, name=f"{name}_relu1", dtype=dtype)
+    h = layer(h, channels, 1, rank=rank, use_bias=inner_bias,
+              name=f"{name}_conv1", dtype=dtype)
+    h = dropout(h, dropout_rate, spatial=spatial_dropout, rank=rank,
+                name=f"{name}_dropout1", dtype=dtype)
+    h = batch_norm(h, name=f"{name}_bn2", dtype=dtype)
+    h = relu(h, name=f"{name}_relu2", dtype=dtype)
+    h = layer(h, filters, kernel_size, strides, padding, rank=rank,
+              use_bias=inner_bias, name=f"{name}_conv2", dtype=dtype,
+              **extra)
+    h = dropout(h, dropout_rate, spatial=spatial_dropout, rank=rank,
+                name=f"{name}_dropout2", dtype=dtype)
+    if shortcut_scale != 1.0:
+        shortcut = keras.layers.Rescaling(
+            shortcut_scale, dtype=dtype, name=f"{name}_shortcut_scale"
+        )(shortcut)
+    h = keras.layers.Rescaling(branch_scale, dtype=dtype,
+                               name=f"{name}_branch_scale")(h)
+    return keras.layers.Add(dtype=dtype, name=name)([shortcut, h])
+
+
+def gaussian_heads(features, latent_dim, style_dim=0, *, dtype=None):
+    """Dense heads `(mean, log_var[, style_mean, style_log_var])`."""
+    outputs = [
+        keras.layers.Dense(latent_dim, dtype=dtype, name="mean")(features),
+        keras.layers.Dense(latent_dim, dtype=dtype,
+                           name="log_var")(features),
+    ]
+    if style_dim:
+        outputs += [
+            keras.layers.Dense(style_dim, dtype=dtype,
+                               name="style_mean")(features),
+            keras.layers.Dense(style_dim, dtype=dtype,
+                               name="style_log_var")(features),
+        ]
+    return tuple(outputs)

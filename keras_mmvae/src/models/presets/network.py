@@ -1,0 +1,52 @@
+"""Base class of the reference encoders and decoders."""
+
+import keras
+
+
+class ReferenceNetwork(keras.layers.Layer):
+    """A layer wrapping a functional network built from its input shape.
+
+    Subclasses implement `make_network(input_shape)` (the shape without the
+    batch axis) returning a functional `keras.Model` made of built-in layers
+    with stable names. The network is created in `build`, so `.keras` files
+    rebuild it from the constructor arguments and the recorded input shape.
+    Encoders return a tuple of tensors, decoders one tensor.
+    """
+
+    def make_network(self, input_shape):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self.network = self.make_network(tuple(input_shape[1:]))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        outputs = self.network(inputs, training=training)
+        if isinstance(outputs, (list, tuple)):
+            return tuple(outputs)
+        return outputs
+
+    def compute_output_spec(self, inputs, training=False):
+        if not self.built:
+            self.build(inputs.shape)
+        outputs = self.network.compute_output_spec(inputs)
+        if isinstance(outputs, (list, tuple)):
+            return tuple(outputs)
+        return outputs
+
+
+def check_shape(layer, input_shape, expected, what):
+    """Raises `ValueError` if `input_shape` (no batch axis) is unexpected.
+
+    `None` entries of `expected` match any size.
+    """
+    shape = tuple(input_shape)
+    if len(shape) != len(expected) or any(
+        e is not None and s is not None and s != e
+        for s, e in zip(shape, expected)
+    ):
+        raise ValueError(
+            f"{type(layer).__name__} takes {what} of shape "
+            f"{tuple('?' if e is None else e for e in expected)} (without the "
+            f"batch axis); got {shape}."
+        )

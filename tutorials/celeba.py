@@ -1,0 +1,7 @@
+# %% [markdown]
+# # celeba
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2

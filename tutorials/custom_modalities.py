@@ -1,0 +1,7 @@
+# %% [markdown]
+# # custom_modalities
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2

@@ -1,0 +1,7 @@
+# %% [markdown]
+# # fusion_modes
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2

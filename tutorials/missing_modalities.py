@@ -1,0 +1,7 @@
+# %% [markdown]
+# # missing_modalities
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2

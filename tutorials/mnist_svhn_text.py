@@ -1,0 +1,7 @@
+# %% [markdown]
+# # mnist_svhn_text
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2

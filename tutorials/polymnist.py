@@ -1,0 +1,7 @@
+# %% [markdown]
+# # polymnist
+#
+# TODO
+
+# %%
+assert 1 + 1 == 2
