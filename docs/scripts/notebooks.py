@@ -15,6 +15,7 @@ The `.ipynb` files are build products: never commit them.
 import hashlib
 import os
 import pathlib
+import re
 import tempfile
 import time
 
@@ -24,6 +25,35 @@ LIBRARY = ROOT / "keras_mmvae"
 CACHE = ROOT / "build" / "tutorials"
 MODE_VARIABLE = "KERAS_MMVAE_TUTORIAL_MODE"
 RUNNER_VERSION = "1"
+
+
+# Log lines that TensorFlow's C++ runtime writes to stderr on import (also on
+# other backends: `keras.utils.set_random_seed` seeds TensorFlow when it is
+# installed). They are noise on the rendered pages.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\).*"
+    r"|To enable the following instructions: .*"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ \w+\.cc:\d+\].*)$"
+)
+
+
+def clean_outputs(nb):
+    """Drops TensorFlow's C++ log lines from the stderr outputs of `nb`."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and (
+                    output.get("name") == "stderr"):
+                lines = [line for line in output["text"].splitlines(True)
+                         if not _NOISE.match(line.rstrip("\n"))]
+                if not "".join(lines).strip():
+                    continue
+                output["text"] = "".join(lines)
+            kept.append(output)
+        cell["outputs"] = kept
+    return nb
 
 
 def tutorial_sources():
@@ -123,6 +153,7 @@ def execute(source, backend=None, mode="small", timeout=600):
             if manager.has_kernel:
                 manager.shutdown_kernel(now=False)
         seconds = time.perf_counter() - start
+    clean_outputs(nb)
     nb.metadata["keras_mmvae"] = {
         "key": cache_key(source, backend, mode),
         "backend": backend,

@@ -7,7 +7,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.api_export import PUBLIC_PATHS
 from keras_mmvae.src.datasets import missing as missing_lib
 
 MASK_KEY = "mask"
@@ -40,7 +40,6 @@ def to_float(images):
     return images.astype("float32")
 
 
-@keras_mmvae_export("keras_mmvae.datasets.MultimodalDataset")
 class MultimodalDataset(keras.utils.PyDataset):
     """Batches `(inputs, labels)` of a multimodal data set for `fit`.
 
@@ -58,7 +57,9 @@ class MultimodalDataset(keras.utils.PyDataset):
     `fit(shuffle=True)` (its default) additionally permutes the order of the
     *batches* with Python's `random` module; pass `shuffle=False` to `fit`
     or call `keras.utils.set_random_seed` for a fully seeded order. Rows
-    inside a batch are in increasing index order (faster reads).
+    inside a batch keep the shuffled order (never sorted: a model that
+    assigns contiguous blocks of a batch to subsets, like MoPoE's stratified
+    sampling, must not see label-sorted blocks).
 
     **Batches.** `drop_last=True` yields only full batches (the training
     protocol; the last `N mod batch_size` examples of each epoch's order are
@@ -171,13 +172,13 @@ class MultimodalDataset(keras.utils.PyDataset):
         return order
 
     def batch_indices(self, index: int) -> np.ndarray:
-        """Example indices of batch `index` of the current epoch (sorted)."""
+        """Example indices of batch `index` of the current epoch."""
         if not 0 <= index < len(self):
             raise IndexError(
                 f"Batch index {index} out of range for {len(self)} batches."
             )
         start = index * self.batch_size
-        return np.sort(self.order()[start:start + self.batch_size])
+        return self.order()[start:start + self.batch_size]
 
     def set_epoch(self, epoch: int) -> None:
         """Sets the epoch whose order (and text offsets) batches use."""
@@ -238,3 +239,8 @@ class MultimodalDataset(keras.utils.PyDataset):
             f"drop_last={self.drop_last} seed={self.seed} "
             f"masked={self.mask is not None}>"
         )
+
+
+# Not a Keras-serialisable object (no `get_config`), so it is recorded
+# without `keras_mmvae_export`'s registration.
+PUBLIC_PATHS["keras_mmvae.datasets.MultimodalDataset"] = MultimodalDataset

@@ -10,15 +10,20 @@ from keras import ops
 from keras_mmvae.src.api_export import keras_mmvae_export
 
 
+def _matmul(a, b):
+    # einsum keeps float64 on every backend (keras' torch matmul does not).
+    return ops.einsum("...ij,...jk->...ik", a, b)
+
+
 def _sqrtm(matrix, inverse=False):
     """Square root (or inverse square root) of symmetric PSD matrices."""
     eigenvalues, eigenvectors = ops.eigh(matrix)
-    eigenvalues = ops.maximum(eigenvalues, 0.0)
+    eigenvalues = ops.maximum(eigenvalues, ops.zeros_like(eigenvalues))
     root = ops.sqrt(eigenvalues)
     if inverse:
         root = 1.0 / root
     scaled = eigenvectors * root[..., None, :]
-    return ops.matmul(scaled, ops.swapaxes(eigenvectors, -1, -2))
+    return _matmul(scaled, ops.swapaxes(eigenvectors, -1, -2))
 
 
 @keras_mmvae_export("keras_mmvae.ops.w2_barycenter_full")
@@ -57,14 +62,14 @@ def w2_barycenter_full(mean, cov, weights=None, num_iters=50):
     w = weights[:, None, None]
     fused_mean = ops.sum(weights[:, None] * mean, axis=0)
     root_mean = ops.sum(w * _sqrtm(cov), axis=0)
-    estimate = ops.matmul(root_mean, root_mean)
+    estimate = _matmul(root_mean, root_mean)
     for _ in range(num_iters):
         root = _sqrtm(estimate)
         inv_root = _sqrtm(estimate, inverse=True)
-        inner = _sqrtm(ops.matmul(ops.matmul(root[None], cov), root[None]))
+        inner = _sqrtm(_matmul(_matmul(root[None], cov), root[None]))
         middle = ops.sum(w * inner, axis=0)
-        estimate = ops.matmul(
-            ops.matmul(inv_root, ops.matmul(middle, middle)), inv_root
+        estimate = _matmul(
+            _matmul(inv_root, _matmul(middle, middle)), inv_root
         )
         estimate = 0.5 * (estimate + ops.transpose(estimate))
     return fused_mean, estimate
