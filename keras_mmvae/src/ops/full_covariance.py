@@ -18,7 +18,9 @@ def _matmul(a, b):
 def _sqrtm(matrix, inverse=False):
     """Square root (or inverse square root) of symmetric PSD matrices."""
     eigenvalues, eigenvectors = ops.eigh(matrix)
-    eigenvalues = ops.maximum(eigenvalues, ops.zeros_like(eigenvalues))
+    # ops.where, not ops.maximum: the latter drops float64 on torch.
+    eigenvalues = ops.where(eigenvalues > 0, eigenvalues,
+                            ops.zeros_like(eigenvalues))
     root = ops.sqrt(eigenvalues)
     if inverse:
         root = 1.0 / root

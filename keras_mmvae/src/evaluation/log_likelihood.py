@@ -1,0 +1,222 @@
+"""Importance-sampled (IWAE) log-likelihoods (MoPoE `eval_metrics/likelihood`).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.evaluation import common
+from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.ops.gaussian import gaussian_log_prob
+from keras_mmvae.src.ops.gaussian import log_mean_exp
+from keras_mmvae.src.ops.subsets import sample_components
+
+JOINT = "joint"
+# Samples decoded at once: K is processed in chunks of about this many rows.
+CHUNK_ROWS = 1024
+
+
+def _repeat(x, k):
+    """`(B, ...)` → `(k·B, ...)`, sample-major (row `i·B + b` is example b)."""
+    reps = [k] + [1] * (len(x.shape) - 1)
+    return ops.tile(x, reps)
+
+
+def _standard_normal_log_prob(z):
+    return gaussian_log_prob(z, ops.zeros_like(z), ops.zeros_like(z))
+
+
+def _mixture_log_prob(z, fused):
+    """`log Σ_s w_s N(z; μ_s, σ_s²)` for `(N, D)` z and `(N, S, ·)` params."""
+    log_w = ops.where(fused["weight"] > 0,
+                      ops.log(ops.maximum(fused["weight"], 1e-30)), -1e30)
+    comp = gaussian_log_prob(z[:, None, :], fused["mean"], fused["log_var"])
+    return ops.logsumexp(log_w + comp, axis=-1)
+
+
+def _proposal(model, mean, log_var, mask, k, seed_generator):
+    """`k` samples of `z ~ q_A` per example and `log q_A(z)`, `(k·B, ·)`.
+
+    For `"moe"` fusion `q_A` is the mixture of the available experts (its
+    density, not the moment-matched Gaussian); otherwise the single
+    Gaussian `model.fusion.posterior` (the subset's own component).
+    """
+    if model.fusion.mode == "moe":
+        fused = model.fusion(mean, log_var, mask=mask)
+        fused = {key: _repeat(value, k) for key, value in fused.items()}
+        component = sample_components(fused["weight"], seed=seed_generator)
+        one_hot = ops.one_hot(component, ops.shape(fused["weight"])[-1],
+                              dtype=mean.dtype)
+        c_mean = ops.einsum("ns,nsd->nd", one_hot, fused["mean"])
+        c_log_var = ops.einsum("ns,nsd->nd", one_hot, fused["log_var"])
+        eps = keras.random.normal(ops.shape(c_mean), dtype=mean.dtype,
+                                  seed=seed_generator)
+        z = c_mean + ops.exp(0.5 * c_log_var) * eps
+        return z, _mixture_log_prob(z, fused)
+    q_mean, q_log_var = model.fusion.posterior(mean, log_var, mask=mask)
+    q_mean, q_log_var = _repeat(q_mean, k), _repeat(q_log_var, k)
+    eps = keras.random.normal(ops.shape(q_mean), dtype=mean.dtype,
+                              seed=seed_generator)
+    z = q_mean + ops.exp(0.5 * q_log_var) * eps
+    return z, gaussian_log_prob(z, q_mean, q_log_var)
+
+
+def _style_proposals(model, styles, mask, k, seed_generator, dtype):
+    """Style samples and `log p(z_s) − log q(z_s)` per modality, `(k·B, ·)`.
+
+    The proposal of `z_style_m` is its encoder posterior where `m` is in the
+    subset (and available), the prior otherwise (log ratio 0 there).
+    """
+    samples, log_ratios = {}, {}
+    for i, name in enumerate(model.modality_names):
+        if name not in styles:
+            continue
+        s_mean, s_log_var = styles[name]
+        s_mean, s_log_var = _repeat(s_mean, k), _repeat(s_log_var, k)
+        eps = keras.random.normal(ops.shape(s_mean), dtype=dtype,
+                                  seed=seed_generator)
+        use = _repeat(mask[:, i:i + 1], k) > 0
+        sample = ops.where(use, s_mean + ops.exp(0.5 * s_log_var) * eps, eps)
+        ratio = (_standard_normal_log_prob(sample)
+                 - gaussian_log_prob(sample, s_mean, s_log_var))
+        samples[name] = sample
+        log_ratios[name] = ops.where(use[:, 0], ratio, ops.zeros_like(ratio))
+    return samples, log_ratios
+
+
+def importance_log_weights(model, inputs, mask, num_samples, seed_generator,
+                           experts=None):
+    """Log importance weights of the joint and of every single modality.
+
+    With proposal `q_A` (the modalities marked in `mask`):
+    `log w_k = log p(X | z_k) + log p(z_k) − log q_A(z_k | X_A)` (+ the
+    style terms), `z_k ~ q_A`, for `k = 1..num_samples`.
+
+    Args:
+        model: A built `mm.MultimodalVAE`.
+        inputs: Dict name → `(B, ...)` arrays of every modality.
+        mask: `(B, M)` 0/1 proposal subset (already intersected with the
+            availability).
+        num_samples: `K`.
+        seed_generator: A `keras.random.SeedGenerator`.
+        experts: Optional precomputed `model.encode_experts(inputs)`.
+
+    Returns:
+        Dict `"joint"` and modality name → `(K, B)` log weights (tensors).
+    """
+    if experts is None:
+        experts = model.encode_experts(common.full_inputs(model, inputs))
+    mean, log_var, styles = experts
+    batch = int(ops.shape(mean)[0])
+    mask = ops.convert_to_tensor(mask, mean.dtype)
+    chunk = max(1, min(int(num_samples), CHUNK_ROWS // max(batch, 1)))
+    pieces = {JOINT: [], **{n: [] for n in model.modality_names}}
+    done = 0
+    while done < num_samples:
+        k = min(chunk, int(num_samples) - done)
+        z, log_q = _proposal(model, mean, log_var, mask, k, seed_generator)
+        prior_ratio = _standard_normal_log_prob(z) - log_q
+        style_samples, style_ratios = _style_proposals(
+            model, styles, mask, k, seed_generator, mean.dtype
+        )
+        params = model.decode(z, styles=style_samples)
+        joint = prior_ratio
+        for name in model.modality_names:
+            x = _repeat(ops.convert_to_tensor(inputs[name]), k)
+            log_px = model.likelihoods[name].log_prob(params[name], x)
+            term = log_px + style_ratios.get(name, 0.0)
+            joint = joint + term
+            pieces[name].append(ops.reshape(prior_ratio + term, (k, batch)))
+        pieces[JOINT].append(ops.reshape(joint, (k, batch)))
+        done += k
+    return {key: ops.concatenate(value, axis=0)
+            for key, value in pieces.items()}
+
+
+@keras_mmvae_export("keras_mmvae.evaluation.log_likelihood")
+def log_likelihood(
+    model,
+    data,
+    num_samples: int = 12,
+    subsets: str | list[tuple[str, ...]] | None = None,
+    batch_size: int = 64,
+    marginals: bool = False,
+    seed: int | None = None,
+) -> dict:
+    """IWAE estimates of `log p(X)` with each subset's posterior as proposal.
+
+    For each subset `A` and example `X`:
+    `log p(X) ≈ logmeanexp_k [log p(X | z_k) + log p(z_k) − log q_A(z_k |
+    X_A)]`, `z_k ~ q_A`, `k = 1..K` (`K = num_samples`). `q_A` is the
+    subset's own fused posterior (`model.encode`) for `poe`/`w2`/`mopoe`/
+    `mwb`, and the mixture of the available experts (its exact density) for
+    `moe`. With style latents the proposal of `z_style_m` is its encoder
+    posterior if `m ∈ A`, else the prior. The estimate is a lower bound in
+    expectation that tightens as `K` grows (`K = 1` is the ELBO); always
+    state `K` (MoPoE: 12, MMVAE/MultiVae: 1000). Results are averaged over
+    examples (equal to MoPoE's batch average with full batches). Marginals
+    `log p(x_m)` use the same samples with only `x_m` scored. Examples with
+    a masked modality are left out of the joint; a marginal needs `x_m` and
+    all of `A`.
+
+    Args:
+        model: A built `mm.MultimodalVAE`.
+        data: `(inputs, labels)` arrays, the `inputs` dict alone, a
+            `keras.utils.PyDataset` or an iterable of batches.
+        num_samples: `K` importance samples per example.
+        subsets: Proposal subsets: `None`/`"all"` (every non-empty subset)
+            or a list of tuples of names.
+        batch_size: Batch size for in-memory data (MoPoE: 64).
+        marginals: Also return per-modality marginals.
+        seed: Seed of the evaluation's own `keras.random.SeedGenerator`.
+
+    Returns:
+        `{subset: nats}` (joint); with `marginals=True`,
+        `{(subset, target): nats}` where `target` is `"joint"` or a
+        modality name.
+    """
+    common.check_built(model)
+    names = model.modality_names
+    if marginals and JOINT in names:
+        raise ValueError(
+            f"A modality is named {JOINT!r}; rename it to get marginals."
+        )
+    if int(num_samples) < 1:
+        raise ValueError(f"`num_samples` must be >= 1; got {num_samples}.")
+    subsets = common.resolve_subsets(names, subsets)
+    seed_generator = keras.random.SeedGenerator(seed)
+    targets = [JOINT] + (list(names) if marginals else [])
+    sums = {(s, t): 0.0 for s in subsets for t in targets}
+    counts = {(s, t): 0 for s in subsets for t in targets}
+    for inputs, _ in data_lib.iterate_batches(data, batch_size):
+        available = data_lib.availability(inputs, names)
+        full = common.full_inputs(model, inputs)
+        experts = model.encode_experts(full)
+        complete = np.all(available > 0, axis=1)
+        for subset in subsets:
+            rows = common.subset_rows(names, subset, available)
+            if not rows.any():
+                continue
+            weights = importance_log_weights(
+                model, full, common.subset_mask(names, subset, available),
+                int(num_samples), seed_generator, experts=experts,
+            )
+            for target in targets:
+                estimate = np.asarray(ops.convert_to_numpy(
+                    log_mean_exp(weights[target], axis=0)), dtype="float64")
+                if target == JOINT:
+                    valid = rows & complete
+                else:
+                    valid = rows & (available[:, names.index(target)] > 0)
+                if not valid.any():
+                    continue
+                sums[(subset, target)] += float(np.sum(estimate[valid]))
+                counts[(subset, target)] += int(valid.sum())
+    results = {
+        key: sums[key] / counts[key] if counts[key] else float("nan")
+        for key in sums
+    }
+    if marginals:
+        return results
+    return {s: results[(s, JOINT)] for s in subsets}

@@ -1,0 +1,359 @@
+"""`MultimodalVAE`: training, masks, sampling, saving and bad input."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import keras_mmvae as mm
+from keras_mmvae.src.testing.test_case import run_serialization_test
+from keras_mmvae.src.testing.test_case import to_numpy
+
+PRESETS = ["poe", "moe", "w2", "mopoe", "mwb"]
+SHAPES = {"a": (6,), "b": (3,), "c": (2, 2)}
+LIKELIHOODS = {"a": "gaussian", "b": "bernoulli", "c": "laplace"}
+
+
+def make_data(n=64, names=("a", "b"), seed=0):
+    """Modalities that share a 2-D latent, so fusion has something to do."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, 2))
+    data = {}
+    for name in names:
+        size = int(np.prod(SHAPES[name]))
+        proj = rng.normal(size=(2, size))
+        x = latent @ proj + 0.1 * rng.normal(size=(n, size))
+        if LIKELIHOODS[name] == "bernoulli":
+            x = (x > 0).astype("float32")
+        data[name] = x.reshape((n,) + SHAPES[name]).astype("float32")
+    return data
+
+
+def make_vae(names=("a", "b"), fusion="mwb", latent_dim=3, seed=0, **kwargs):
+    return mm.MultimodalVAE(
+        encoders={n: mm.layers.MLPEncoder(latent_dim, hidden_dims=(16,))
+                  for n in names},
+        decoders={n: mm.layers.MLPDecoder(SHAPES[n], hidden_dims=(16,))
+                  for n in names},
+        likelihoods={n: LIKELIHOODS[n] for n in names},
+        fusion=fusion,
+        seed=seed,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("names", [("a", "b"), ("a", "b", "c")])
+def test_fit_lowers_the_loss(preset, names):
+    keras.utils.set_random_seed(0)
+    data = make_data(128, names)
+    vae = make_vae(names, fusion=preset)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = vae.fit(data, batch_size=32, epochs=6, verbose=0).history
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    expected = {"loss", "reconstruction_loss", "kl_loss"} | {
+        f"reconstruction_loss_{n}" for n in names}
+    assert expected <= set(history)
+    assert all(np.isfinite(v).all() for v in history.values())
+
+
+def test_evaluate_and_predict():
+    data = make_data(64)
+    vae = make_vae(fusion="mopoe")
+    vae.compile(optimizer="adam")
+    logs = vae.evaluate(data, batch_size=32, verbose=0, return_dict=True)
+    assert {"loss", "kl_loss", "reconstruction_loss_a"} <= set(logs)
+    out = vae.predict(data, batch_size=32, verbose=0)
+    assert out["z"].shape == (64, 3)
+    assert out["mean"].shape == (64, 3, 3)
+    assert out["outputs"]["b"].shape == (64, 3)
+
+
+def test_loss_terms_match_a_numpy_recomputation():
+    data = make_data(32)
+    vae = make_vae(fusion="mwb", beta=2.5,
+                   reconstruction_weights={"a": 2.0, "b": 0.5})
+    out = vae(data, training=True)
+    loss = to_numpy(vae.compute_loss(data, None, out))
+    o = to_numpy(out)
+    nll_a = -(-0.5 * (data["a"] - o["outputs"]["a"]) ** 2
+              - 0.5 * np.log(2 * np.pi)).sum(-1)
+    logits = o["outputs"]["b"]
+    nll_b = -(data["b"] * logits - np.logaddexp(0, logits)).sum(-1)
+    kl = 0.5 * (np.exp(o["log_var"]) + o["mean"] ** 2 - 1
+                - o["log_var"]).sum(-1)
+    expected = (2.0 * nll_a.mean() + 0.5 * nll_b.mean()
+                + 2.5 * (o["weight"] * kl).sum(-1).mean())
+    np.testing.assert_allclose(loss, expected, rtol=1e-4)
+
+
+def test_stratified_selection_follows_blocks_and_random_varies():
+    data = make_data(21, ("a", "b", "c"))
+    vae = make_vae(("a", "b", "c"), fusion="mwb")
+    component = to_numpy(vae(data, training=True)["component"])
+    np.testing.assert_array_equal(component, np.repeat(np.arange(7), 3))
+    masked = dict(data, mask=np.ones((21, 3), "float32"))
+    first = to_numpy(vae(masked, training=True)["component"])
+    second = to_numpy(vae(masked, training=True)["component"])
+    assert not np.array_equal(first, second)  # the generator advances
+
+
+def test_joint_fusion_samples_random_available_subsets():
+    data = make_data(256, ("a", "b", "c"))
+    mask = np.ones((256, 3), "float32")
+    mask[:128, 1] = 0.0
+    data["mask"] = mask
+    vae = make_vae(("a", "b", "c"), fusion="w2")
+    subsets = [to_numpy(vae(data, training=True)["subset"]) for _ in range(2)]
+    for subset in subsets:
+        assert np.all(subset <= mask)  # only available modalities
+        assert np.all(subset.sum(-1) >= 1)  # never empty
+    assert not np.array_equal(subsets[0], subsets[1])
+    # Rows with all 3 available draw each of the 7 subsets about equally.
+    full = subsets[0][128:]
+    codes = (full * [1, 2, 4]).sum(-1).astype(int)
+    counts = np.bincount(codes, minlength=8)[1:]
+    assert counts.min() > 0 and counts.max() < 3 * counts.min() + 10
+
+
+def test_fixed_seed_reproduces_a_run():
+    def run():
+        keras.utils.set_random_seed(1)
+        vae = make_vae(fusion="mwb", seed=4)
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+        return vae.fit(make_data(64), batch_size=32, epochs=2, verbose=0,
+                       shuffle=False).history["loss"]
+
+    np.testing.assert_allclose(run(), run(), rtol=1e-6)
+
+
+def test_masked_modality_is_left_out_of_the_loss():
+    data = make_data(32, ("a", "b", "c"))
+    data["mask"] = np.tile([1.0, 0.0, 1.0], (32, 1)).astype("float32")
+    vae = make_vae(("a", "b", "c"), fusion="mwb", seed=3)
+    vae(data)
+    garbage = dict(data, b=np.full((32, 3), 7.0, "float32"))
+    for batch in (data, garbage):
+        vae.seed_generator.state.assign(np.array([0, 0], "uint32"))
+        out = vae(batch, training=True)
+        loss = to_numpy(vae.compute_loss(batch, None, out))
+        if batch is data:
+            reference = loss
+    np.testing.assert_allclose(loss, reference, rtol=1e-6)
+
+
+@pytest.mark.parametrize("preset", ["mwb", "poe", "moe"])
+def test_fully_masked_modality_weights_do_not_move(preset):
+    data = make_data(32, ("a", "b", "c"))
+    data["mask"] = np.tile([1.0, 0.0, 1.0], (32, 1)).astype("float32")
+    vae = make_vae(("a", "b", "c"), fusion=preset)
+    vae.compile(optimizer=keras.optimizers.SGD(0.1))
+    vae(data)
+    before = {n: [to_numpy(w) for w in vae.encoders[n].weights]
+              for n in ("a", "b")}
+    decoder_b = [to_numpy(w) for w in vae.decoders["b"].weights]
+    vae.fit(data, batch_size=32, epochs=1, verbose=0)
+    for old, new in zip(before["b"], vae.encoders["b"].weights):
+        np.testing.assert_array_equal(old, to_numpy(new))
+    for old, new in zip(decoder_b, vae.decoders["b"].weights):
+        np.testing.assert_array_equal(old, to_numpy(new))
+    assert any(not np.array_equal(old, to_numpy(new))
+               for old, new in zip(before["a"], vae.encoders["a"].weights))
+
+
+def test_all_missing_row_gives_finite_loss():
+    data = make_data(32)
+    mask = np.ones((32, 2), "float32")
+    mask[:4] = 0.0
+    data["mask"] = mask
+    for preset in PRESETS:
+        vae = make_vae(fusion=preset)
+        out = vae(data, training=True)
+        loss = to_numpy(vae.compute_loss(data, None, out))
+        assert np.isfinite(loss), preset
+        np.testing.assert_allclose(to_numpy(out["kl"])[:4], 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("preset", ["mwb", "moe", "poe"])
+def test_save_and_load_round_trip(preset, tmp_path):
+    data = make_data(64, ("a", "b", "c"))
+    vae = make_vae(("a", "b", "c"), fusion=preset)
+    vae.compile(optimizer="adam")
+    vae.fit(data, batch_size=32, epochs=1, verbose=0)
+    path = tmp_path / "vae.keras"
+    vae.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, mm.MultimodalVAE)
+    query = {"a": data["a"][:8], "c": data["c"][:8]}
+    for got, want in zip(loaded.encode(query), vae.encode(query)):
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
+    assert loaded.fusion.get_config() == vae.fusion.get_config()
+
+
+def test_custom_fusion_layer_round_trip(tmp_path):
+    fusion = mm.BarycenterFusion(mode="w2", subsets=[(0,), (0, 1)],
+                                 weights="learned")
+    vae = make_vae(fusion=fusion)
+    data = make_data(32)
+    vae(data)
+    vae.save(tmp_path / "custom.keras")
+    loaded = keras.saving.load_model(tmp_path / "custom.keras")
+    np.testing.assert_array_equal(to_numpy(loaded.fusion.weight_logits),
+                                  to_numpy(vae.fusion.weight_logits))
+    for got, want in zip(loaded.encode(data), vae.encode(data)):
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
+
+
+def test_encode_uses_the_subset_component():
+    data = make_data(16, ("a", "b", "c"))
+    vae = make_vae(("a", "b", "c"), fusion="mwb")
+    out = vae(data)
+    mean, log_var = to_numpy(vae.encode({"a": data["a"], "c": data["c"]}))
+    fused = to_numpy(vae.fusion(*vae.encode_experts(data)[:2]))
+    index = mm.ops.modality_subsets(3).index((0, 2))
+    np.testing.assert_allclose(mean, fused["mean"][:, index], atol=1e-6)
+    np.testing.assert_allclose(log_var, fused["log_var"][:, index], atol=1e-6)
+    assert out["mean"].shape == (16, 7, 3)
+
+
+def test_generation_shapes():
+    data = make_data(16)
+    vae = make_vae()
+    vae(data)
+    samples = vae.generate(5)
+    assert samples["a"].shape == (5, 6) and samples["b"].shape == (5, 3)
+    b = to_numpy(samples["b"])
+    assert np.all((b > 0) & (b < 1))  # Bernoulli means
+    cond = vae.conditional_generate({"a": data["a"][:4]})
+    assert cond["b"].shape == (4, 3)
+
+
+def test_unimodal_elbos_add_terms():
+    data = make_data(32)
+    with_terms = make_vae(fusion="poe")
+    assert with_terms.unimodal_elbos
+    out = with_terms(data, training=True)
+    assert out["unimodal_kl"].shape == (32, 2)
+    without = make_vae(fusion="poe", unimodal_elbos=False)
+    assert "unimodal_kl" not in without(data, training=True)
+
+
+class StyleEncoder(keras.layers.Layer):
+    """Dense heads for shared (2) and style (3) Gaussians."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.heads = [keras.layers.Dense(d) for d in (2, 2, 3, 3)]
+
+    def call(self, x):
+        x = ops.reshape(x, (ops.shape(x)[0], -1))
+        return tuple(head(x) for head in self.heads)
+
+
+def test_style_latents_train_and_reach_the_decoder():
+    data = make_data(64)
+    vae = mm.MultimodalVAE(
+        encoders={"a": StyleEncoder(), "b": StyleEncoder()},
+        decoders={n: mm.layers.MLPDecoder(SHAPES[n], hidden_dims=(8,))
+                  for n in ("a", "b")},
+        likelihoods={"a": "gaussian", "b": "bernoulli"},
+        fusion="mwb", beta_style=2.0, style_betas={"a": 1.0, "b": 5.0},
+    )
+    out = vae(data, training=True)
+    assert vae.style_dims == {"a": 3, "b": 3}
+    assert out["style_kl"].shape == (64, 2)
+    assert vae.decoders["a"].out.kernel.shape[0] == 8
+    assert vae.decoders["a"].hidden[0].kernel.shape[0] == 5  # 3 style + 2
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = vae.fit(data, batch_size=32, epochs=4, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert vae.generate(3)["a"].shape == (3, 6)
+
+
+def test_model_and_blocks_serialize():
+    vae = make_vae(fusion="mopoe")
+    vae(make_data(8))
+    revived = run_serialization_test(vae)
+    assert revived.modality_names == ["a", "b"]
+    for layer in (mm.layers.MLPEncoder(3, hidden_dims=(4, 5), dropout=0.1),
+                  mm.layers.MLPDecoder((2, 3), output_activation="sigmoid"),
+                  mm.layers.ConvEncoder(4, filters=(8,), hidden_dim=0),
+                  mm.layers.ConvDecoder((28, 28, 3), filters=(8, 4)),
+                  mm.layers.GaussianHead(5)):
+        run_serialization_test(layer)
+    for likelihood in (mm.likelihoods.Laplace(0.5), mm.likelihoods.Gaussian(),
+                       mm.likelihoods.Bernoulli(),
+                       mm.likelihoods.Categorical()):
+        assert repr(run_serialization_test(likelihood)) == repr(likelihood)
+
+
+def test_reference_conv_blocks_have_polymnist_parameter_counts():
+    encoder = mm.layers.ConvEncoder(512)
+    decoder = mm.layers.ConvDecoder((28, 28, 3))
+    mean, _ = encoder(np.zeros((2, 28, 28, 3), "float32"))
+    image = decoder(mean)
+    assert image.shape == (2, 28, 28, 3)
+    assert encoder.count_params() == 1_667_648
+    assert decoder.count_params() == 1_143_747
+    assert encoder.count_params() + decoder.count_params() == 2_811_395
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("change, message", [
+    (lambda d: {**d, "z": d["a"]}, "Unknown modality key"),
+    (lambda d: {"a": d["a"]}, "Missing modality key"),
+    (lambda d: {**d, "a": d["a"][:, :, None]}, "has shape"),
+    (lambda d: {**d, "mask": np.ones((16, 3), "float32")}, "must have shape"),
+    (lambda d: {**d, "mask": np.ones((16, 2), "complex64")}, "dtype"),
+    (lambda d: {**d, "mask": np.full((16, 2), 2.0, "float32")}, "only 0 and 1"),
+    (lambda d: {**d, "a": np.where(d["a"] > 1, np.nan, d["a"])}, "NaN"),
+    (lambda d: {**d, "b": d["b"][:8]}, "batch size"),
+])
+def test_bad_batches_raise_clear_errors(change, message):
+    data = make_data(16)
+    vae = make_vae()
+    vae.compile(optimizer="adam")
+    vae(data)
+    with pytest.raises(ValueError, match=message):
+        vae.fit(change(data), batch_size=16, epochs=1, verbose=0)
+
+
+def test_bad_values_in_a_py_dataset_are_caught():
+    data = make_data(16)
+    data["a"][3, 0] = np.inf
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            return data, np.zeros(16)
+
+    vae = make_vae()
+    vae.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="rows \\[3\\]"):
+        vae.fit(Batches(), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(fusion="sum"), "Unknown fusion"),
+    (dict(subset_sampling="sometimes"), "subset_sampling"),
+    (dict(beta=-1.0), "beta"),
+    (dict(reconstruction_weights={"q": 1.0}), "reconstruction_weights"),
+])
+def test_bad_model_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_vae(**kwargs)
+
+
+def test_mismatched_dicts_and_likelihood_names():
+    with pytest.raises(ValueError, match="exactly the encoder keys"):
+        mm.MultimodalVAE(
+            encoders={"a": mm.layers.MLPEncoder(2)},
+            decoders={"b": mm.layers.MLPDecoder((2,))},
+            likelihoods={"a": "gaussian"})
+    with pytest.raises(ValueError, match="Unknown likelihood"):
+        mm.MultimodalVAE(
+            encoders={"a": mm.layers.MLPEncoder(2)},
+            decoders={"a": mm.layers.MLPDecoder((2,))},
+            likelihoods={"a": "poisson"})
