@@ -49,8 +49,8 @@ def test_fit_lowers_the_loss(preset, names):
     data = make_data(128, names)
     vae = make_vae(names, fusion=preset)
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = vae.fit(data, batch_size=32, epochs=6, verbose=0).history
-    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    history = vae.fit(data, batch_size=32, epochs=10, verbose=0).history
+    assert history["loss"][-1] < 0.9 * history["loss"][0]
     expected = {"loss", "reconstruction_loss", "kl_loss"} | {
         f"reconstruction_loss_{n}" for n in names}
     assert expected <= set(history)

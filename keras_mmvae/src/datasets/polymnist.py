@@ -518,3 +518,50 @@ def _prepare_output(out_dir, split, num_modalities, layout, overwrite):
     if layout == "png":
         for m in range(num_modalities):
             (split_dir / f"m{m}").mkdir(parents=True, exist_ok=True)
+
+
+@keras_mmvae_export("keras_mmvae.datasets.polymnist.tfds_builder")
+def tfds_builder(
+    manual_dir: str | os.PathLike,
+    data_dir: str | os.PathLike | None = None,
+    **load_kwargs,
+):
+    """A tensorflow-datasets builder for PolyMNIST that never downloads.
+
+    It reads the same layout as `load` from `manual_dir` (through the
+    keras_mmvae readers, so pairing, preprocessing and error messages are
+    identical) and writes TFDS records to `data_dir` (TFDS's default when
+    `None`). Splits: `train` and `test`. Feature layout:
+    `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
+    alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
+    tensorflow-datasets is an optional extra (`pip install
+    'keras_mmvae[tfds]'`); preparing the records needs TensorFlow. Users of
+    other backends use `load` instead.
+
+    Args:
+        manual_dir: The data folder (as `data_dir` of `load`).
+        data_dir: Where TFDS stores prepared data.
+        **load_kwargs: Reader options (e.g. `cache_dir`, `dm`).
+
+    Returns:
+        A `tfds.core.GeneratorBasedBuilder` instance; call
+        `download_and_prepare()` (offline: it only reads `manual_dir`), then
+        `as_dataset(split=...)`.
+
+    Raises:
+        ImportError: tensorflow-datasets is not installed.
+
+    Example:
+    ```python
+    import keras_mmvae as mm
+
+    try:
+        builder = mm.datasets.polymnist.tfds_builder("/data/PolyMNIST")
+    except ImportError:
+        builder = None  # tensorflow-datasets is not installed
+    ```
+    """
+    from keras_mmvae.src.datasets import tfds_builders
+
+    return tfds_builders.make_builder("polymnist", manual_dir, data_dir,
+                                      **load_kwargs)

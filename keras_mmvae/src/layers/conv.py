@@ -155,7 +155,8 @@ class ConvDecoder(keras.layers.Layer):
                                             dtype=self.dtype_policy,
                                             name="reshape")
         channels = self.filters[1:] + [self.target_shape[2]]
-        base = 2 - 2 * (self.kernel_size // 2) + self.kernel_size
+        # 'same' transposed conv: out = 2 (in - 1) + k - 2 (k // 2) + pad.
+        base = self.kernel_size - 2 * (self.kernel_size // 2)
         self.deconvs = []
         for i, ch in enumerate(channels):
             pad_h = heights[i + 1] - (2 * heights[i] - 2 + base)

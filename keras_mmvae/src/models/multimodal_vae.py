@@ -278,7 +278,8 @@ class MultimodalVAE(keras.Model):
         for name in self.modality_names:
             width = self.style_dims[name] + self.latent_dim
             self.decoders[name](keras.KerasTensor((None, width)))
-        self.fusion.build((None, self.num_modalities, self.latent_dim))
+        if not self.fusion.built:
+            self.fusion.build((None, self.num_modalities, self.latent_dim))
         self.built = True
 
     def get_build_config(self):

@@ -1,0 +1,24 @@
+"""MNIST-SVHN-Text: label-matched MNIST and SVHN images plus the digit's word.
+
+- `load(data_dir, split="train", ...)`: batches `{"mnist", "svhn", "text"}`
+  for `model.fit`, with the seeded pairing persisted next to the data;
+- `load_arrays(data_dir, split="test")`: all triples as arrays;
+- `pair_by_label(...)`: the label-matched pairing with data multiplication;
+- `tfds_builder(manual_dir)`: a tensorflow-datasets builder (optional).
+"""
+
+from keras_mmvae.src.datasets.mnist_svhn_text import DIGIT_WORDS
+from keras_mmvae.src.datasets.mnist_svhn_text import MNISTSVHNTextDataset
+from keras_mmvae.src.datasets.mnist_svhn_text import load
+from keras_mmvae.src.datasets.mnist_svhn_text import load_arrays
+from keras_mmvae.src.datasets.mnist_svhn_text import pair_by_label
+from keras_mmvae.src.datasets.mnist_svhn_text import tfds_builder
+
+__all__ = [
+    "DIGIT_WORDS",
+    "MNISTSVHNTextDataset",
+    "load",
+    "load_arrays",
+    "pair_by_label",
+    "tfds_builder",
+]

@@ -1,0 +1,1 @@
+"""Evaluation metrics, callbacks and plots (public: `keras_mmvae.evaluation`)."""

@@ -1,0 +1,309 @@
+"""Keras callbacks: periodic evaluation and generation grids during `fit`."""
+
+import os
+
+import keras
+import numpy as np
+
+from keras_mmvae.src.evaluation import common
+from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.evaluation.coherence import coherence
+from keras_mmvae.src.evaluation.coherence import coherence_by_size
+from keras_mmvae.src.evaluation.coherence import decoded_means
+from keras_mmvae.src.evaluation.coherence import sample_posterior
+from keras_mmvae.src.evaluation.coherence import unconditional_coherence
+from keras_mmvae.src.evaluation.linear_probe import linear_probe
+from keras_mmvae.src.evaluation.log_likelihood import log_likelihood
+from keras_mmvae.src.evaluation.plots import plot_generations
+from keras_mmvae.src.evaluation.results import key_to_string
+
+BUILTIN_METRICS = ("coherence", "linear_probe", "log_likelihood",
+                   "unconditional_coherence")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and (
+        not isinstance(value, bool)
+    )
+
+
+class EvaluationCallback(keras.callbacks.Callback):
+    """Runs evaluation metrics every `every_n_epochs` epochs during `fit`.
+
+    Scalar results are written into the epoch's `logs`, so `History`
+    (`model.history.history`), `CSVLogger` and `TensorBoard` record them;
+    list this callback **before** `TensorBoard`/`CSVLogger` in `callbacks`
+    (Keras passes the same `logs` dict along the list; `History` and the
+    progress bar always come last). On epochs without evaluation the keys
+    are absent, so `History` lists hold one value per evaluation; the
+    epochs are in `evaluated_epochs` and the full (non-scalar) results in
+    `results`.
+
+    Built-in metric names and what they log:
+
+    | name | logged keys |
+    |---|---|
+    | `"coherence"` | `coherence/<k>`: headline for `k` input modalities |
+    | `"linear_probe"` | `linear_probe/<subset>` (e.g. `linear_probe/m0+m1`) |
+    | `"log_likelihood"` | `log_likelihood/<subset>` (joint, nats) |
+    | `"unconditional_coherence"` | `unconditional_coherence` |
+
+    Custom metrics are callables `model → number or dict`; a dict result
+    is logged as `<name>/<key>` for its numeric values (tuple keys written as
+    in `serialize_results`).
+
+    Args:
+        metrics: Built-in names, a dict name → callable, or a list mixing
+            names, callables (logged under their `__name__`) and
+            `(name, callable)` pairs.
+        test_data: Evaluation data (`coherence`, `linear_probe`,
+            `log_likelihood`).
+        train_data: Training data of the linear probe.
+        classifiers: Dict modality → classifier (`coherence`,
+            `unconditional_coherence`).
+        every_n_epochs: Evaluate after epochs `n, 2n, ...` (1-based).
+        metric_kwargs: Dict built-in name → extra keyword arguments (e.g.
+            `{"log_likelihood": {"num_samples": 12}}`).
+        verbose: Print the logged values after each evaluation.
+
+    Example:
+    ```python
+    import numpy as np
+    import keras
+    import keras_mmvae as mm
+    import keras_mmvae.evaluation as ev
+
+    x = {"a": np.random.normal(size=(32, 3)).astype("float32"),
+         "b": np.random.normal(size=(32, 3)).astype("float32")}
+    vae = mm.MultimodalVAE(
+        encoders={n: mm.layers.MLPEncoder(2, hidden_dims=()) for n in x},
+        decoders={n: mm.layers.MLPDecoder((3,), hidden_dims=()) for n in x},
+        likelihoods={n: "gaussian" for n in x}, seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    callback = ev.EvaluationCallback(
+        ["log_likelihood"], test_data=x,
+        metric_kwargs={"log_likelihood": {"num_samples": 2}})
+    history = vae.fit(x, batch_size=16, epochs=1, callbacks=[callback],
+                      verbose=0)
+    assert "log_likelihood/a+b" in history.history
+    ```
+    """
+
+    def __init__(
+        self,
+        metrics,
+        test_data=None,
+        train_data=None,
+        classifiers: dict | None = None,
+        every_n_epochs: int = 1,
+        metric_kwargs: dict | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__()
+        if isinstance(metrics, str) or callable(metrics):
+            metrics = [metrics]
+        if isinstance(metrics, dict):
+            items = list(metrics.items())
+        else:
+            items = []
+            for m in metrics:
+                if isinstance(m, str):
+                    items.append((m, m))
+                elif callable(m):
+                    items.append((getattr(m, "__name__", repr(m)), m))
+                else:
+                    items.append(tuple(m))
+        self.metrics = {}
+        for name, metric in items:
+            if isinstance(metric, str) and metric not in BUILTIN_METRICS:
+                raise ValueError(
+                    f"Unknown metric {metric!r}; use one of "
+                    f"{BUILTIN_METRICS} or a callable model → value."
+                )
+            if not isinstance(metric, str) and not callable(metric):
+                raise ValueError(
+                    f"Metric {name!r} must be a built-in name or a callable; "
+                    f"got {metric!r}."
+                )
+            self.metrics[name] = metric
+        needs = {
+            "coherence": ("test_data", "classifiers"),
+            "linear_probe": ("train_data", "test_data"),
+            "log_likelihood": ("test_data",),
+            "unconditional_coherence": ("classifiers",),
+        }
+        given = {"test_data": test_data, "train_data": train_data,
+                 "classifiers": classifiers}
+        for metric in self.metrics.values():
+            for arg in needs.get(metric, ()) if isinstance(metric, str) \
+                    else ():
+                if given[arg] is None:
+                    raise ValueError(f"Metric {metric!r} needs `{arg}`.")
+        if int(every_n_epochs) < 1:
+            raise ValueError(
+                f"`every_n_epochs` must be >= 1; got {every_n_epochs}."
+            )
+        self.test_data = test_data
+        self.train_data = train_data
+        self.classifiers = classifiers
+        self.every_n_epochs = int(every_n_epochs)
+        self.metric_kwargs = dict(metric_kwargs or {})
+        self.verbose = verbose
+        self.results = {}
+        self.evaluated_epochs = []
+
+    def _run(self, metric):
+        kwargs = self.metric_kwargs.get(metric, {}) if isinstance(
+            metric, str) else {}
+        model = self.model
+        if metric == "coherence":
+            full = coherence(model, self.test_data, self.classifiers,
+                             **kwargs)
+            return full, coherence_by_size(full)
+        if metric == "linear_probe":
+            result = linear_probe(model, self.train_data, self.test_data,
+                                  **kwargs)
+            return result, result
+        if metric == "log_likelihood":
+            result = log_likelihood(model, self.test_data, **kwargs)
+            return result, result
+        if metric == "unconditional_coherence":
+            result = unconditional_coherence(model, self.classifiers,
+                                             **kwargs)
+            return result, result
+        result = metric(model)
+        return result, result
+
+    def evaluate(self) -> tuple[dict, dict]:
+        """Runs every metric now: `(full results, scalar logs)`."""
+        results, logs = {}, {}
+        for name, metric in self.metrics.items():
+            full, scalars = self._run(metric)
+            results[name] = full
+            if _is_number(scalars):
+                logs[name] = float(scalars)
+            elif isinstance(scalars, dict):
+                for key, value in scalars.items():
+                    if _is_number(value):
+                        logs[f"{name}/{key_to_string(key)}"] = float(value)
+            else:
+                raise ValueError(
+                    f"Metric {name!r} returned {type(scalars).__name__}; "
+                    "expected a number or a dict."
+                )
+        return results, logs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        results, scalars = self.evaluate()
+        self.results[epoch + 1] = results
+        self.evaluated_epochs.append(epoch + 1)
+        if logs is not None:
+            logs.update(scalars)
+        if self.verbose:
+            text = ", ".join(f"{k}: {v:.4f}" for k, v in scalars.items())
+            print(f"Epoch {epoch + 1} evaluation: {text}")
+
+
+def _conditioning_inputs(data, num_samples):
+    if data is None:
+        return None
+    for inputs, _ in data_lib.iterate_batches(data, num_samples):
+        return {k: v[:num_samples] for k, v in inputs.items()}
+    raise ValueError("`conditioning_data` is empty.")
+
+
+class GenerationGridCallback(keras.callbacks.Callback):
+    """Writes PNG grids of generated samples every `every_n_epochs` epochs.
+
+    Unconditional samples decode `num_samples` prior draws; conditional
+    samples decode one posterior draw per conditioning example for each
+    input subset. The random draws come from a generator re-seeded with
+    `seed` at every epoch, so successive grids show the same latent codes
+    and differ only through training. Files:
+    `{directory}/unconditional_epoch_{NNNN}.png` and
+    `{directory}/conditional_{subset}_epoch_{NNNN}.png` (subset as
+    `m0+m1`); `paths` lists what was written.
+
+    Args:
+        directory: Output folder (created if needed).
+        every_n_epochs: Write after epochs `n, 2n, ...` (1-based).
+        num_samples: Columns of each grid.
+        conditioning_data: Optional data (`(inputs, labels)`, an inputs dict
+            or a dataset) whose first `num_samples` examples are the
+            conditioning inputs; no conditional grids without it.
+        subsets: Input subsets of the conditional grids (default: every
+            single modality).
+        seed: Seed of the draws.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        every_n_epochs: int = 1,
+        num_samples: int = 8,
+        conditioning_data=None,
+        subsets: list[tuple[str, ...]] | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if int(every_n_epochs) < 1:
+            raise ValueError(
+                f"`every_n_epochs` must be >= 1; got {every_n_epochs}."
+            )
+        self.directory = os.fspath(directory)
+        self.every_n_epochs = int(every_n_epochs)
+        self.num_samples = int(num_samples)
+        self.conditioning = _conditioning_inputs(conditioning_data,
+                                                 self.num_samples)
+        self.subsets = subsets
+        self.seed = int(seed)
+        self.paths = []
+
+    def write(self, tag: str) -> list[str]:
+        """Writes the grids now, file names ending in `_{tag}.png`."""
+        model = self.model
+        common.check_built(model)
+        os.makedirs(self.directory, exist_ok=True)
+        written = []
+        generator = keras.random.SeedGenerator(self.seed)
+        z = keras.random.normal((self.num_samples, model.latent_dim),
+                                seed=generator)
+        path = os.path.join(self.directory, f"unconditional_{tag}.png")
+        plot_generations(decoded_means(model, z, generator), path=path,
+                         title=f"unconditional, {tag}")
+        written.append(path)
+        if self.conditioning is not None:
+            names = model.modality_names
+            subsets = self.subsets
+            if subsets is None:
+                subsets = [(n,) for n in names]
+            subsets = common.resolve_subsets(names, subsets)
+            inputs = self.conditioning
+            available = data_lib.availability(inputs, names)
+            mean, log_var, _ = model.encode_experts(
+                common.full_inputs(model, inputs)
+            )
+            for subset in subsets:
+                generator = keras.random.SeedGenerator(self.seed)
+                z = sample_posterior(
+                    model, mean, log_var,
+                    common.subset_mask(names, subset, available), generator,
+                )
+                key = key_to_string(subset)
+                path = os.path.join(self.directory,
+                                    f"conditional_{key}_{tag}.png")
+                plot_generations(
+                    decoded_means(model, z, generator),
+                    inputs={n: inputs[n] for n in subset}, path=path,
+                    title=f"given {key}, {tag}",
+                )
+                written.append(path)
+        self.paths.extend(written)
+        return written
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        self.write(f"epoch_{epoch + 1:04d}")
