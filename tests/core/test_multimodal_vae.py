@@ -243,10 +243,11 @@ class StyleEncoder(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.flatten = keras.layers.Flatten()
         self.heads = [keras.layers.Dense(d) for d in (2, 2, 3, 3)]
 
     def call(self, x):
-        x = ops.reshape(x, (ops.shape(x)[0], -1))
+        x = self.flatten(x)
         return tuple(head(x) for head in self.heads)
 
 
