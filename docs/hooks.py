@@ -3,8 +3,9 @@
 Everything here works offline and writes nothing into `docs/`:
 
 * **MathJax 3** is copied from the `django-static-mathjax` wheel (the
-  `[docs]` extra) into `assets/mathjax/` (one 1.1 MB script plus its woff
-  fonts), so pages load math support from the site itself, never a CDN.
+  `[docs]` extra) into `assets/mathjax/tex-svg.js` (one self-contained
+  2.1 MB script; SVG output needs no web fonts), so pages load math
+  support from the site itself, never from a CDN.
 * **The fusion figure** is drawn in memory by `docs/scripts/fusion_figure.py`
   and added as `assets/generated/fusion_1d.png`; the worked-example table of
   `concepts/barycenters.md` is computed by the same script with the
@@ -40,6 +41,7 @@ log = logging.getLogger("mkdocs.hooks.keras_mmvae")
 
 MATHJAX_DIST = "django-static-mathjax"
 MATHJAX_ES5 = "mathjax/static/mathjax/es5"
+MATHJAX_URI = "assets/mathjax/tex-svg.js"
 FIGURE_URI = "assets/generated/fusion_1d.png"
 MARKERS = {
     "<!-- worked-example-table -->": lambda: fusion_figure.markdown_table(),
@@ -56,19 +58,11 @@ def _mathjax_files(config):
             "install the docs extra (`pip install -e .[docs]`) or "
             "`pip install --no-deps django-static-mathjax==3.2.2.1`."
         ) from error
-    es5 = pathlib.Path(dist.locate_file(MATHJAX_ES5))
-    script = es5 / "tex-chtml.js"
-    fonts = sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob(
-        "*.woff"))
-    if not script.exists() or not fonts:
-        raise PluginError(f"MathJax files not found under {es5}.")
-    out = [File.generated(config, "assets/mathjax/tex-chtml.js",
-                          abs_src_path=str(script))]
-    for font in fonts:
-        out.append(File.generated(
-            config, f"assets/mathjax/output/chtml/fonts/woff-v2/{font.name}",
-            abs_src_path=str(font)))
-    return out
+    # The SVG output needs no web fonts: one self-contained script.
+    script = pathlib.Path(dist.locate_file(MATHJAX_ES5)) / "tex-svg.js"
+    if not script.exists():
+        raise PluginError(f"MathJax's {script} is missing.")
+    return [File.generated(config, MATHJAX_URI, abs_src_path=str(script))]
 
 
 def _tutorial_files(config):

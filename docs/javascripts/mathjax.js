@@ -1,6 +1,6 @@
 // MathJax 3 configuration for pymdownx.arithmatex (generic mode) and for the
 // Markdown cells of the rendered tutorials. MathJax itself is served from
-// assets/mathjax/ (copied from the django-static-mathjax wheel by
+// assets/mathjax/tex-svg.js (copied from the django-static-mathjax wheel by
 // docs/hooks.py), so no page loads anything from a CDN.
 window.MathJax = {
   tex: {

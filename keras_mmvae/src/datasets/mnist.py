@@ -67,7 +67,22 @@ def read_pickle(path):
 
     Values are float32 `k / 256`; they are converted back to uint8 exactly,
     and train + valid are concatenated into the standard 60,000 digits.
+    The decoded arrays are memoised per file (name, size, time); callers
+    get copies.
     """
+    st = os.stat(path)
+    key = (os.fspath(path), st.st_size, st.st_mtime_ns)
+    if key not in _PICKLE_CACHE:
+        _PICKLE_CACHE.clear()
+        _PICKLE_CACHE[key] = _read_pickle(path)
+    (x_train, y_train), (x_test, y_test) = _PICKLE_CACHE[key]
+    return ((x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy()))
+
+
+_PICKLE_CACHE = {}
+
+
+def _read_pickle(path):
     try:
         with gzip.open(path, "rb") as f:
             train, valid, test = pickle.load(f, encoding="latin1")

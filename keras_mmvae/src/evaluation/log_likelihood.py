@@ -13,8 +13,8 @@ from keras_mmvae.src.ops.gaussian import log_mean_exp
 from keras_mmvae.src.ops.subsets import sample_components
 
 JOINT = "joint"
-# Samples decoded at once: K is processed in chunks of about this many rows.
-CHUNK_ROWS = 1024
+# K is processed in chunks: about this many input floats are decoded at once.
+CHUNK_FLOATS = 1 << 22
 
 
 def _repeat(x, k):
@@ -110,7 +110,11 @@ def importance_log_weights(model, inputs, mask, num_samples, seed_generator,
     mean, log_var, styles = experts
     batch = int(ops.shape(mean)[0])
     mask = ops.convert_to_tensor(mask, mean.dtype)
-    chunk = max(1, min(int(num_samples), CHUNK_ROWS // max(batch, 1)))
+    row_size = sum(
+        int(np.prod(ops.shape(inputs[n])[1:])) for n in model.modality_names
+    )
+    rows = CHUNK_FLOATS // max(row_size, 1)
+    chunk = max(1, min(int(num_samples), rows // max(batch, 1)))
     pieces = {JOINT: [], **{n: [] for n in model.modality_names}}
     done = 0
     while done < num_samples:
