@@ -1,11 +1,14 @@
 """keras_mmvae: multimodal VAEs with barycentric fusion for Keras 3.
 
 Public API (see the docs): `BarycenterFusion`, `MultimodalVAE`, and the
-modules `likelihoods`, `layers`, `ops`.
+modules `datasets`, `evaluation`, `layers`, `likelihoods`, `models`, `ops`.
 """
 
+from keras_mmvae import datasets
+from keras_mmvae import evaluation
 from keras_mmvae import layers
 from keras_mmvae import likelihoods
+from keras_mmvae import models
 from keras_mmvae import ops
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
@@ -14,8 +17,11 @@ from keras_mmvae.version import __version__
 __all__ = [
     "BarycenterFusion",
     "MultimodalVAE",
+    "datasets",
+    "evaluation",
     "layers",
     "likelihoods",
+    "models",
     "ops",
     "__version__",
 ]

@@ -149,6 +149,13 @@ def execute(source, backend=None, mode="small", timeout=600):
         start = time.perf_counter()
         try:
             client.execute(env=env)
+        except Exception:
+            # Keep what ran, for debugging: <name>.failed.ipynb.
+            failed = executed_path(source, backend, mode).with_suffix(
+                ".failed.ipynb")
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(clean_outputs(nb), failed)
+            raise
         finally:
             if manager.has_kernel:
                 manager.shutdown_kernel(now=False)

@@ -55,7 +55,7 @@ def test_inexact_proposals_converge_to_closed_form(fusion):
     lg = LinearGaussian(DIMS, latent_dim=2, scale=0.7, seed=3)
     data = lg.sample(20, seed=4)
     model = lg.model(fusion, posterior_experts=fusion == "moe")
-    result = ev.log_likelihood(model, data, num_samples=1000,
+    result = ev.log_likelihood(model, data, num_samples=2000,
                                marginals=True, seed=1, batch_size=20)
     exact = {"joint": lg.log_marginal(data, ["a", "b"]).mean(),
              **{n: lg.log_marginal(data, [n]).mean() for n in DIMS}}
@@ -72,23 +72,30 @@ def test_inexact_proposals_converge_to_closed_form(fusion):
 
 
 def test_style_latents_converge_to_closed_form():
-    """Style proposals: encoder posterior for m ∈ A, prior otherwise."""
+    """Style proposals: encoder posterior for m ∈ A, prior otherwise; the
+    model adds `V_m u_m` to `x_m`, so `p(X)` gains `V_m V_mᵀ` blocks.
+    Tolerances as in the test above."""
     lg = LinearGaussian({"a": 2, "b": 2}, latent_dim=1, scale=1.0,
                         style_dim=1, seed=5)
     data = lg.sample(20, seed=6)
     model = lg.model("mwb")
     assert model.style_dims == {"a": 1, "b": 1}
-    result = ev.log_likelihood(model, data, num_samples=1500,
+    result = ev.log_likelihood(model, data, num_samples=2000,
                                marginals=True, seed=2, batch_size=20)
-    exact = lg.log_marginal(data, ["a", "b"]).mean()
-    for subset in [("a",), ("b",), ("a", "b")]:
-        np.testing.assert_allclose(result[(subset, "joint")], exact,
-                                   atol=0.06)
-        for name in ("a", "b"):
-            np.testing.assert_allclose(
-                result[(subset, name)],
-                lg.log_marginal(data, [name]).mean(), atol=0.06,
-            )
+    exact = {"joint": lg.log_marginal(data, ["a", "b"]).mean(),
+             **{n: lg.log_marginal(data, [n]).mean() for n in ("a", "b")}}
+    for (subset, target), value in result.items():
+        easy = target == "joint" or subset == (target,)
+        np.testing.assert_allclose(value, exact[target],
+                                   atol=0.05 if easy else 0.2,
+                                   err_msg=f"{subset} -> {target}")
+        assert value <= exact[target] + 0.05
+    # A much wider style posterior changes the proposal, not the target:
+    # only right with the `log p(u) − log q(u)` terms in the weights.
+    no_style = lg.model("mwb", style_log_var=2.0)
+    wide = ev.log_likelihood(no_style, data, num_samples=2000,
+                             subsets=[("a", "b")], seed=2, batch_size=20)
+    np.testing.assert_allclose(wide[("a", "b")], exact["joint"], atol=0.05)
 
 
 def _analytic_elbo(lg, data, mean, var):
@@ -108,7 +115,7 @@ def _analytic_elbo(lg, data, mean, var):
 
 def test_iwae_bounds_elbo_and_grows_with_k():
     lg = LinearGaussian(DIMS, latent_dim=2, scale=0.7, seed=7)
-    n = 300
+    n = 100
     data = lg.sample(n, seed=8)
     # A deliberately poor proposal: shifted and too wide experts.
     model = lg.model("w2", shift=0.4, log_var_offset=1.0)

@@ -1,6 +1,7 @@
 """Bimodal CelebA: 64×64 face images and attribute text, 40 labels."""
 
 import os
+from typing import Any
 from typing import Mapping
 from typing import Sequence
 
@@ -403,7 +404,7 @@ def load(
 
 @keras_mmvae_export("keras_mmvae.datasets.celeba.load_arrays")
 def load_arrays(
-    data_dir: str | os.PathLike, split: str | int = "test", **kwargs
+    data_dir: str | os.PathLike, split: str | int = "test", **kwargs: Any
 ) -> tuple[dict, np.ndarray]:
     """A whole split as arrays `({"image", "text"}, labels)`, sorted by file.
 
@@ -427,8 +428,8 @@ def load_arrays(
 def tfds_builder(
     manual_dir: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
-    **load_kwargs,
-):
+    **load_kwargs: Any,
+) -> Any:
     """A tensorflow-datasets builder for bimodal CelebA that never downloads.
 
     It reads the same layout as `load` from `manual_dir` (through the

@@ -2,6 +2,7 @@
 
 import os
 import warnings
+from typing import Any
 from typing import Mapping
 from typing import Sequence
 
@@ -413,7 +414,7 @@ def load(
 
 @keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.load_arrays")
 def load_arrays(
-    data_dir: str | os.PathLike, split: str = "test", **kwargs
+    data_dir: str | os.PathLike, split: str = "test", **kwargs: Any
 ) -> tuple[dict, np.ndarray]:
     """All triples of a split as arrays `({"mnist", "svhn", "text"}, labels)`.
 
@@ -437,8 +438,8 @@ def load_arrays(
 def tfds_builder(
     manual_dir: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
-    **load_kwargs,
-):
+    **load_kwargs: Any,
+) -> Any:
     """A tensorflow-datasets builder for MNIST-SVHN-Text that never downloads.
 
     It reads the same layout as `load` from `manual_dir` (through the

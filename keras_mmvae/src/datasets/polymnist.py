@@ -3,6 +3,7 @@
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 from typing import Mapping
 from typing import Sequence
 
@@ -206,7 +207,7 @@ def load(
 
 @keras_mmvae_export("keras_mmvae.datasets.polymnist.load_arrays")
 def load_arrays(
-    data_dir: str | os.PathLike, split: str = "test", **kwargs
+    data_dir: str | os.PathLike, split: str = "test", **kwargs: Any
 ) -> tuple[dict, np.ndarray]:
     """The decoded split as arrays `({"m0": ..., ...}, labels)`, in order.
 
@@ -524,8 +525,8 @@ def _prepare_output(out_dir, split, num_modalities, layout, overwrite):
 def tfds_builder(
     manual_dir: str | os.PathLike,
     data_dir: str | os.PathLike | None = None,
-    **load_kwargs,
-):
+    **load_kwargs: Any,
+) -> Any:
     """A tensorflow-datasets builder for PolyMNIST that never downloads.
 
     It reads the same layout as `load` from `manual_dir` (through the

@@ -53,7 +53,14 @@ class MultimodalDataset(keras.utils.PyDataset):
     **Order.** With `shuffle=True` the examples are permuted at the start of
     every epoch by a NumPy generator seeded with `(seed, epoch)`, so a run
     is reproducible; `seed=None` draws a seed (kept in `self.seed`). The
-    epoch counter advances in `on_epoch_end`, which `fit` calls. Keras's
+    epoch counter advances in `on_epoch_end` (safe with prefetching
+    workers). Keras also calls `on_epoch_end` once when `fit`, `evaluate`
+    or `predict` start, so the first `fit` epoch uses `order(epoch=1)`; the
+    sequence of orders is still a function of the seed and the calls made.
+    With `fit(steps_per_epoch=...)` shorter than `len(self)`, Keras keeps
+    its batch iterator across epochs while the order changes, so a "pass"
+    is no longer an exact permutation; leave `steps_per_epoch` unset to
+    see every example once per epoch. Keras's
     `fit(shuffle=True)` (its default) additionally permutes the order of the
     *batches* with Python's `random` module; pass `shuffle=False` to `fit`
     or call `keras.utils.set_random_seed` for a fully seeded order. Rows

@@ -1,0 +1,128 @@
+"""Resumable training runs: checkpoint every epoch, resume on rerun."""
+
+import json
+import os
+import pathlib
+import time
+
+import keras
+
+from keras_mmvae.src.cli import benchmarks
+
+CHECKPOINT = "checkpoint.keras"
+STATE = "train_state.json"
+
+
+def _write_json(path, data):
+    tmp = pathlib.Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the model (with optimizer state) and the run state each epoch.
+
+    The `.keras` file is written to a temporary name and renamed, so an
+    interrupted run always leaves the last complete epoch behind.
+    """
+
+    def __init__(self, out_dir, settings, history):
+        super().__init__()
+        self.out_dir = pathlib.Path(out_dir)
+        self.settings = settings
+        self.history = history
+
+    def on_epoch_end(self, epoch, logs=None):
+        tmp = self.out_dir / ("tmp-" + CHECKPOINT)
+        self.model.save(tmp)
+        os.replace(tmp, self.out_dir / CHECKPOINT)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        _write_json(self.out_dir / STATE, {
+            "epochs_completed": epoch + 1,
+            "settings": self.settings,
+            "history": self.history,
+        })
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops `fit` at the end of the first epoch past `seconds`."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def read_state(out_dir):
+    path = pathlib.Path(out_dir) / STATE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
+          learning_rate=None, seed=0, missing_rate=0.0, model_kwargs=None,
+          dataset_kwargs=None, seconds=None, train_data=None, verbose=1):
+    """Trains (or resumes) one model; returns `(model, state)`.
+
+    A rerun with the same `out_dir` loads `checkpoint.keras` and continues
+    from the last completed epoch up to `epochs`. `train_data` replaces the
+    loader when given (the demo passes its own dataset). `seconds` bounds
+    the wall time (the epoch in progress is cut short at the budget).
+    """
+    bench = benchmarks.get(benchmark)
+    hp = bench.hyperparameters
+    batch_size = batch_size or hp["batch_size"]
+    learning_rate = learning_rate or hp["learning_rate"]
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "benchmark": benchmark, "fusion": fusion, "batch_size": batch_size,
+        "learning_rate": learning_rate, "seed": seed,
+        "missing_rate": missing_rate, "model_kwargs": model_kwargs or {},
+    }
+    state = read_state(out_dir)
+    checkpoint = out_dir / CHECKPOINT
+    if state is not None and checkpoint.exists():
+        if state["settings"] != settings:
+            raise ValueError(
+                f"{out_dir} holds a run with other settings "
+                f"({state['settings']}); pass another --out or delete it."
+            )
+        model = keras.saving.load_model(checkpoint)
+        done = state["epochs_completed"]
+        history = state["history"]
+        if verbose:
+            print(f"Resuming from {checkpoint} after {done} epoch(s).")
+    else:
+        keras.utils.set_random_seed(seed)
+        model = bench.factory(fusion=fusion, seed=seed,
+                              **(model_kwargs or {}))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        done, history = 0, {}
+    if done >= epochs:
+        if verbose:
+            print(f"{out_dir}: already trained for {done} epoch(s).")
+        return model, read_state(out_dir)
+    if train_data is None:
+        train_data = bench.dataset.load(
+            data_dir, split="train", batch_size=batch_size, seed=seed,
+            missing_rate=missing_rate, **(dataset_kwargs or {}))
+    callbacks = [EpochCheckpoint(out_dir, settings, history)]
+    if seconds is not None:
+        callbacks.append(TimeBudget(seconds))
+    start = time.monotonic()
+    model.fit(train_data, epochs=epochs, initial_epoch=done,
+              callbacks=callbacks, verbose=verbose)
+    state = read_state(out_dir) or {"epochs_completed": done}
+    state["train_seconds"] = state.get("train_seconds", 0.0) + (
+        time.monotonic() - start)
+    _write_json(out_dir / STATE, state)
+    return model, state

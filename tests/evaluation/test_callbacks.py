@@ -1,0 +1,119 @@
+"""Callbacks during `fit`: metrics in History, PNG generation grids."""
+
+import keras
+import numpy as np
+import pytest
+from evaluation_toys import identity_classifier
+from PIL import Image
+
+import keras_mmvae as mm
+import keras_mmvae.evaluation as ev
+
+NAMES = ["a", "b"]
+
+
+def _setup(n=64):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, n)
+    x = {name: (np.eye(4, dtype="float32")[labels]
+                + 0.1 * rng.normal(size=(n, 4)).astype("float32"))
+         for name in NAMES}
+    model = mm.MultimodalVAE(
+        encoders={n: mm.layers.MLPEncoder(3, hidden_dims=(8,))
+                  for n in NAMES},
+        decoders={n: mm.layers.MLPDecoder((4,), hidden_dims=(8,))
+                  for n in NAMES},
+        likelihoods={n: "gaussian" for n in NAMES},
+        seed=0,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    classifiers = {n: identity_classifier(4) for n in NAMES}
+    return model, x, labels, classifiers
+
+
+def test_evaluation_callback_logs_into_history():
+    model, x, labels, classifiers = _setup()
+    calls = []
+
+    def custom(m):
+        calls.append(m)
+        return {("a",): 1.0, "text": "not logged"}
+
+    callback = ev.EvaluationCallback(
+        ["coherence", "linear_probe", "log_likelihood",
+         "unconditional_coherence", ("custom", custom)],
+        test_data=(x, labels), train_data=(x, labels),
+        classifiers=classifiers, every_n_epochs=2,
+        metric_kwargs={"linear_probe": {"num_train": 32},
+                       "log_likelihood": {"num_samples": 2},
+                       "unconditional_coherence": {"num_samples": 32}},
+    )
+    history = model.fit(x, batch_size=32, epochs=4, callbacks=[callback],
+                        verbose=0)
+    logged = history.history
+    expected = {"coherence/1", "linear_probe/a", "linear_probe/b",
+                "linear_probe/a+b", "log_likelihood/a",
+                "log_likelihood/b", "log_likelihood/a+b",
+                "unconditional_coherence", "custom/a"}
+    assert expected <= set(logged)
+    assert not {k for k in logged if k.startswith("custom/text")}
+    for key in expected:
+        assert len(logged[key]) == 2  # after epochs 2 and 4
+        assert all(np.isfinite(logged[key]))
+    assert len(logged["loss"]) == 4
+    assert callback.evaluated_epochs == [2, 4]
+    assert calls == [model, model]
+    # The full coherence matrix is kept; the log holds its headline.
+    full = callback.results[4]["coherence"]
+    assert set(full) == {(("a",), "a"), (("a",), "b"), (("b",), "a"),
+                         (("b",), "b")}
+    assert logged["coherence/1"][-1] == pytest.approx(
+        ev.coherence_by_size(full)[1])
+
+
+def test_evaluation_callback_uses_trained_weights():
+    """The metric sees the weights of the epoch that just ended."""
+    model, x, labels, _ = _setup()
+    seen = []
+    callback = ev.EvaluationCallback(
+        {"mean": lambda m: float(np.mean(keras.ops.convert_to_numpy(
+            m.encode({"a": x["a"]})[0])))}
+    )
+    model.fit(x, batch_size=32, epochs=1, callbacks=[callback], verbose=0)
+    seen.append(callback.results[1]["mean"])
+    after = float(np.mean(keras.ops.convert_to_numpy(
+        model.encode({"a": x["a"]})[0])))
+    assert seen[0] == pytest.approx(after, abs=1e-6)
+
+
+def test_evaluation_callback_validates_arguments():
+    with pytest.raises(ValueError, match="Unknown metric"):
+        ev.EvaluationCallback(["fid"])
+    with pytest.raises(ValueError, match="needs `classifiers`"):
+        ev.EvaluationCallback(["coherence"], test_data=({}, None))
+    with pytest.raises(ValueError, match="every_n_epochs"):
+        ev.EvaluationCallback(["log_likelihood"], test_data={},
+                              every_n_epochs=0)
+
+
+def test_generation_grid_callback_writes_pngs(tmp_path):
+    model, x, labels, _ = _setup()
+    callback = ev.GenerationGridCallback(
+        tmp_path / "grids", every_n_epochs=1, num_samples=4,
+        conditioning_data=(x, labels), subsets=[("a",), ("a", "b")],
+    )
+    model.fit(x, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
+    names = sorted(p.name for p in (tmp_path / "grids").iterdir())
+    assert names == sorted(
+        f"{kind}_epoch_{e:04d}.png" for e in (1, 2)
+        for kind in ("unconditional", "conditional_a", "conditional_a+b")
+    )
+    assert len(callback.paths) == 6
+    for path in callback.paths:
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+    # Without conditioning data only unconditional grids are written.
+    only = ev.GenerationGridCallback(tmp_path / "only", num_samples=2)
+    only.set_model(model)
+    assert [p.endswith("unconditional_now.png")
+            for p in only.write("now")] == [True]
