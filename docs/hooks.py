@@ -10,6 +10,9 @@ Everything here works offline and writes nothing into `docs/`:
   and added as `assets/generated/fusion_1d.png`; the worked-example table of
   `concepts/barycenters.md` is computed by the same script with the
   library's ops and replaces the marker `<!-- worked-example-table -->`.
+* **Reference settings**: `<!-- reference-model:<benchmark> -->` on the
+  benchmark pages becomes a table read from the model that
+  `mm.models.<benchmark>()` builds and from `mm.models.HYPERPARAMETERS`.
 * **The tutorials** `tutorials/*.py` (jupytext percent format) become
   executed notebooks `tutorials/<name>.ipynb` (see
   `docs/scripts/notebooks.py`), rendered by mkdocs-jupyter. A notebook that
@@ -47,6 +50,42 @@ MARKERS = {
     "<!-- worked-example-table -->": lambda: fusion_figure.markdown_table(),
     "<!-- w2-objective -->": lambda: f"{fusion_figure.w2_objective():g}",
 }
+REFERENCE_MARKER = re.compile(r"<!-- reference-model:(\w+) -->")
+
+
+def reference_model_table(benchmark):
+    """Settings of `mm.models.<benchmark>()`, read from the built model."""
+    import keras_mmvae.models as models
+
+    hp = models.HYPERPARAMETERS[benchmark]
+    vae = getattr(models, benchmark)(seed=0)
+    rows = [
+        ("modalities", ", ".join(f"`{n}`" for n in vae.modality_names)),
+        ("fusion (factory default)", f"`{vae.fusion_spec}`"),
+        ("shared latent size", vae.latent_dim),
+    ]
+    if vae.uses_style:
+        rows.append(("style latent size per modality",
+                     ", ".join(f"{n}: {d}" for n, d in vae.style_dims.items())))
+        rows.append(("β_content, β_style", f"{vae.beta_content:g}, "
+                     f"{vae.beta_style:g}"))
+        rows.append(("style KL weights", ", ".join(
+            f"{n}: {w:g}" for n, w in vae.style_betas.items())))
+    rows += [
+        ("β", f"{vae.beta:g}"),
+        ("likelihoods", ", ".join(f"{n}: `{lik!r}`"
+                                  for n, lik in vae.likelihoods.items())),
+        ("reconstruction weights", ", ".join(
+            f"{n}: {w:.4g}" for n, w in vae.reconstruction_weights.items())),
+        ("optimizer", f"Adam, learning rate {hp['learning_rate']:g}"),
+        ("batch size", hp["batch_size"]),
+        ("epochs", hp["epochs"]),
+        ("evaluation every", f"{hp['eval_every']} epoch(s)"),
+        ("trainable parameters", f"{vae.count_params():,}"),
+    ]
+    lines = ["| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines)
 
 
 def _mathjax_files(config):
@@ -139,4 +178,5 @@ def on_page_markdown(markdown, page, config, files):
     for marker, make in MARKERS.items():
         if marker in markdown:
             markdown = markdown.replace(marker, make())
-    return markdown
+    return REFERENCE_MARKER.sub(
+        lambda match: reference_model_table(match.group(1)), markdown)

@@ -40,7 +40,7 @@ def test_svhn_mat_axes_and_label_ten(tmp_path):
 
 
 def test_batches_are_aligned_and_well_formed(data_dir):
-    root, ((xm, ym), _), svhn = data_dir
+    root, ((_, ym), _), svhn = data_dir
     data = mst.load(root, "train", batch_size=64, seed=0)
     assert data.modality_names == ("mnist", "svhn", "text")
     assert data.shuffle and data.drop_last
@@ -65,7 +65,7 @@ def test_batches_are_aligned_and_well_formed(data_dir):
 
 
 def test_pairing_follows_rand_match_on_idx(data_dir):
-    root, ((_, ym), _), svhn = data_dir
+    _, ((_, ym), _), svhn = data_dir
     ys = svhn["train"][1]
     for dm, max_d in ((20, 10000), (3, 5)):
         a, b = mst.pair_by_label(ym, ys, dm=dm, max_d=max_d, seed=0)

@@ -214,7 +214,7 @@ def test_missing_rate_mask(tmp_path):
     assert set(np.unique(mask)) <= {0.0, 1.0}
     assert mask.sum(axis=1).min() >= 1
     assert 0.35 < 1 - mask.mean() < 0.6
-    inputs, labels = data[0]
+    inputs, _ = data[0]
     batch_mask = inputs["mask"]
     assert batch_mask.shape == (50, 5) and batch_mask.dtype == np.float32
     for k in range(5):
@@ -343,7 +343,8 @@ def test_make_reads_a_folder_of_background_images(tmp_path):
     assert np.median(data.images["m2"][..., 2]) == 250
     assert np.median(data.images["m0"][..., 0]) == 250
     with pytest.raises(ValueError, match="at least 5 background"):
-        polymnist.make(mnist, tmp_path / "x", backgrounds=[np.zeros((40, 40, 3))])
+        polymnist.make(mnist, tmp_path / "x",
+                       backgrounds=[np.zeros((40, 40, 3))])
     with pytest.raises(ValueError, match="29x29"):
         polymnist.make(mnist, tmp_path / "y",
                        backgrounds=[np.zeros((28, 40, 3))] * 5)
@@ -373,8 +374,9 @@ def test_make_from_real_mnist_gives_distinct_styles(tmp_path):
     # of the tuple's label, and a tuple's five digits are different images.
     backgrounds, colours = _uniform_backgrounds()
     flat = polymnist.make(real, tmp_path / "flat", backgrounds, seed=0,
-                          num_train=200, num_test=100, progress=False)
-    plain = polymnist.load(flat, "train", batch_size=50, progress=False)
+                          num_train=200, num_test=100, layout="npz",
+                          progress=False)
+    plain = polymnist.load(flat, "train", batch_size=50)
     np.testing.assert_array_equal(plain.labels, data.labels)
     (x_train, y_train), _ = real
     digit_of = {}
@@ -394,3 +396,23 @@ def test_make_from_real_mnist_gives_distinct_styles(tmp_path):
     # pairing would give 1 distinct image per tuple).
     distinct = np.array([len(set(row)) for row in sources])
     assert distinct.mean() > 4.2, distinct
+
+
+def test_shared_cache_dir_keeps_data_sets_apart(tmp_path, monkeypatch):
+    write_pngs(tmp_path / "a")
+    write_pngs(tmp_path / "b", entries=ENTRIES[:4])
+    shared = tmp_path / "cache"
+    a = polymnist.load(tmp_path / "a", batch_size=2, cache_dir=shared,
+                       progress=False)
+    b = polymnist.load(tmp_path / "b", batch_size=2, cache_dir=shared,
+                       progress=False)
+    assert (a.num_examples, b.num_examples) == (8, 4)
+    assert not (tmp_path / "a" / "keras_mmvae_cache").exists()
+
+    def fail(paths):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(polymnist_files, "decode_png_files", fail)
+    again = polymnist.load(tmp_path / "a", batch_size=2, cache_dir=shared,
+                           progress=False)
+    np.testing.assert_array_equal(again.images["m1"], a.images["m1"])

@@ -88,6 +88,8 @@ def identity_model(names, dim, fusion="mwb", log_var=-10.0, seed=0):
         seed=seed,
     )
     model.build({n: (None, dim) for n in names})
+    # Tiny model: evaluate eagerly (see `EvaluationRunner`).
+    model.run_eagerly = True
     return model
 
 
@@ -207,4 +209,5 @@ class LinearGaussian:
             fusion=fusion, seed=0,
         )
         model.build({n: (None, d) for n, d in self.dims.items()})
+        model.run_eagerly = True  # tiny model: evaluate eagerly
         return model

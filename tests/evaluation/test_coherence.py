@@ -47,6 +47,7 @@ def _noise_model(dim=10):
         seed=0,
     )
     model.build({n: (None, dim) for n in NAMES[:2]})
+    model.run_eagerly = True
     return model
 
 

@@ -5,6 +5,7 @@ import pathlib
 import time
 
 import keras
+import numpy as np
 
 from keras_mmvae import datasets
 from keras_mmvae import evaluation
@@ -13,6 +14,10 @@ from keras_mmvae.src.cli import evaluating
 from keras_mmvae.src.cli import training
 
 PRESETS = ("poe", "moe", "w2", "mopoe", "mwb")
+# A reduced PolyMNIST network (same layout, fewer channels, latent 64): on 2
+# CPU cores it trains about 3x faster per step than the reference model.
+DEMO_MODEL = {"latent_dim": 64, "encoder_filters": [16, 32, 64],
+              "hidden_dim": 256, "decoder_filters": [64, 32, 16]}
 
 
 def build_data(out_dir, num_train, num_test, seed):
@@ -46,7 +51,9 @@ def get_classifiers(out_dir, train, test, epochs):
 
 
 def write_figures(model, test, run_dir, name):
-    inputs = {k: v[:12] for k, v in test[0].items()}
+    # Test tuples are sorted by label: take 12 spread over all digits.
+    rows = np.linspace(0, len(test[1]) - 1, 12).astype(int)
+    inputs = {k: v[rows] for k, v in test[0].items()}
     evaluation.plot_generations(model.generate(12),
                                 path=run_dir / "generate.png",
                                 title=f"{name}: samples from the prior")
@@ -74,10 +81,17 @@ def summary_table(report):
     return "\n".join(lines)
 
 
-def demo(out="runs/demo", compare=False, fusions=None, epochs=8,
+def demo(out="runs/demo", compare=False, fusions=None, epochs=24,
          num_train=10000, num_test=2000, classifier_epochs=3, minutes=None,
-         unconditional_samples=2000, seed=0):
-    """Runs the demo and returns the report written to `metrics.json`."""
+         unconditional_samples=2000, seed=0, model_kwargs=None,
+         learning_rate=1e-3):
+    """Runs the demo and returns the report written to `metrics.json`.
+
+    `model_kwargs=None` uses `DEMO_MODEL`; pass `{}` for the reference
+    PolyMNIST network.
+    """
+    if model_kwargs is None:
+        model_kwargs = DEMO_MODEL
     start = time.monotonic()
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +107,9 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=8,
         "backend": keras.config.backend(),
         "settings": {"epochs": epochs, "num_train": num_train,
                      "num_test": num_test, "seed": seed,
-                     "minutes_per_model": minutes},
+                     "minutes_per_model": minutes,
+                     "model_kwargs": model_kwargs,
+                     "learning_rate": learning_rate},
         "classifier_accuracy": scores,
         "models": {},
     }
@@ -106,7 +122,8 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=8,
                                          progress=False)
         model, state = training.train(
             "polymnist", fusion, data_dir, epochs, run_dir, seed=seed,
-            train_data=loader,
+            train_data=loader, model_kwargs=model_kwargs,
+            learning_rate=learning_rate,
             seconds=None if minutes is None else 60 * minutes)
         print(f"== {fusion}: evaluating")
         metrics = evaluating.evaluate_model(

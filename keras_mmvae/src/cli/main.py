@@ -38,7 +38,8 @@ def _parser():
     demo.add_argument("--fusions", nargs="+", choices=FUSIONS,
                       help="presets to train (default: mwb, or all five "
                       "with --compare)")
-    demo.add_argument("--epochs", type=int, default=8)
+    demo.add_argument("--epochs", type=int, default=24)
+    demo.add_argument("--learning-rate", type=float, default=1e-3)
     demo.add_argument("--num-train", type=int, default=10000,
                       help="training tuples to synthesise")
     demo.add_argument("--num-test", type=int, default=2000)
@@ -47,6 +48,10 @@ def _parser():
                       help="optional wall-time cap per model")
     demo.add_argument("--unconditional-samples", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--model-kwargs", type=json.loads, default=None,
+                      metavar="JSON", help="arguments of "
+                      "keras_mmvae.models.polymnist (default: a reduced "
+                      "network with latent 64; '{}' = the reference model)")
 
     train = sub.add_parser(
         "train", help="train on a benchmark's real files",
@@ -67,6 +72,9 @@ def _parser():
     train.add_argument("--missing-rate", type=float, default=0.0,
                        help="drop modalities at random (MCAR) with this rate")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--model-kwargs", type=json.loads, default=None,
+                       metavar="JSON", help="overrides for the model factory, "
+                       "e.g. '{\"latent_dim\": 64}'")
 
     evaluate = sub.add_parser(
         "evaluate", help="evaluate a saved model, write JSON",
@@ -108,7 +116,8 @@ def _train(args):
     _, state = training.train(
         args.benchmark, args.fusion, args.data_dir, epochs, args.out,
         batch_size=args.batch_size, learning_rate=args.learning_rate,
-        seed=args.seed, missing_rate=args.missing_rate)
+        seed=args.seed, missing_rate=args.missing_rate,
+        model_kwargs=args.model_kwargs)
     print(f"Trained {state['epochs_completed']} epoch(s); model in "
           f"{pathlib.Path(args.out) / 'checkpoint.keras'}")
 
@@ -147,7 +156,8 @@ def _demo(args):
          epochs=args.epochs, num_train=args.num_train,
          num_test=args.num_test, classifier_epochs=args.classifier_epochs,
          minutes=args.minutes,
-         unconditional_samples=args.unconditional_samples, seed=args.seed)
+         unconditional_samples=args.unconditional_samples, seed=args.seed,
+         model_kwargs=args.model_kwargs, learning_rate=args.learning_rate)
 
 
 def main(argv=None):

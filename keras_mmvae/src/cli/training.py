@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import sys
 import time
 
 import keras
@@ -69,7 +70,8 @@ def read_state(out_dir):
 
 def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
           learning_rate=None, seed=0, missing_rate=0.0, model_kwargs=None,
-          dataset_kwargs=None, seconds=None, train_data=None, verbose=1):
+          dataset_kwargs=None, seconds=None, train_data=None, callbacks=(),
+          verbose="auto"):
     """Trains (or resumes) one model; returns `(model, state)`.
 
     A rerun with the same `out_dir` loads `checkpoint.keras` and continues
@@ -77,6 +79,8 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
     loader when given (the demo passes its own dataset). `seconds` bounds
     the wall time (the epoch in progress is cut short at the budget).
     """
+    if verbose == "auto":  # progress bar on a terminal, a line per epoch else
+        verbose = 1 if sys.stdout.isatty() else 2
     bench = benchmarks.get(benchmark)
     hp = bench.hyperparameters
     batch_size = batch_size or hp["batch_size"]
@@ -115,7 +119,7 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
         train_data = bench.dataset.load(
             data_dir, split="train", batch_size=batch_size, seed=seed,
             missing_rate=missing_rate, **(dataset_kwargs or {}))
-    callbacks = [EpochCheckpoint(out_dir, settings, history)]
+    callbacks = [EpochCheckpoint(out_dir, settings, history), *callbacks]
     if seconds is not None:
         callbacks.append(TimeBudget(seconds))
     start = time.monotonic()

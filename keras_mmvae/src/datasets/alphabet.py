@@ -6,7 +6,7 @@ not in the alphabet, encoded as an all-zero row, as MoPoE does) and expanded
 to one-hot `(L, 71)` float32 arrays per batch.
 """
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -39,6 +39,18 @@ def names_signature(entries):
     return digest.hexdigest()
 
 
+def entry_key(name, source, cache_dir):
+    """`name`, plus a hash of `source` when the cache folder is shared.
+
+    The default cache lives inside the data folder (one data set per
+    folder); an explicit `cache_dir` may serve several data sets.
+    """
+    if cache_dir is None:
+        return name
+    digest = hashlib.sha1(os.path.realpath(source).encode()).hexdigest()
+    return f"{name}_{digest[:10]}"
+
+
 def _paths(cache_dir, key, names):
     return {n: os.path.join(cache_dir, f"{key}.{n}.npy") for n in names}
 
@@ -50,7 +62,8 @@ def _read(cache_dir, key, signature, mmap):
             meta = json.load(f)
     except (OSError, ValueError):
         return None
-    if meta.get("version") != CACHE_VERSION or meta.get("signature") != signature:
+    if (meta.get("version") != CACHE_VERSION
+            or meta.get("signature") != signature):
         return None
     arrays = {}
     try:
@@ -58,7 +71,8 @@ def _read(cache_dir, key, signature, mmap):
             arr = np.load(path, mmap_mode="r" if mmap else None,
                           allow_pickle=False)
             spec = meta["arrays"][name]
-            if list(arr.shape) != spec["shape"] or str(arr.dtype) != spec["dtype"]:
+            if (list(arr.shape) != spec["shape"]
+                    or str(arr.dtype) != spec["dtype"]):
                 return None
             arrays[name] = arr
     except (OSError, ValueError, KeyError):

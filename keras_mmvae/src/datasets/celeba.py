@@ -1,9 +1,9 @@
 """Bimodal CelebA: 64×64 face images and attribute text, 40 labels."""
 
 import os
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
-from typing import Mapping
-from typing import Sequence
 
 import numpy as np
 
@@ -37,7 +37,8 @@ _CHUNK = 512
 
 LAYOUT = """\
   <data_dir>/[CelebA/ or celeba/]img_align_celeba/000001.jpg ... 202599.jpg
-      (or img_align_celeba.zip, or Kaggle's nested img_align_celeba/img_align_celeba/)
+      (or img_align_celeba.zip, or Kaggle's nested
+      img_align_celeba/img_align_celeba/)
   <data_dir>/[CelebA/]list_attr_celeba.txt   (or list_attr_celeba.csv)
   <data_dir>/[CelebA/]list_eval_partition.txt (or list_eval_partition.csv)
   optional text: list_attr_text_256_False_True_celeba.csv (MoPoE; generated
@@ -80,7 +81,9 @@ def attribute_text(
         text = ", ".join(positive)
     text = text.replace("_", " ").lower()
     if len(text) < length - 1:
-        start = 0 if rng is None else int(rng.integers(0, length - 1 - len(text)))
+        start = 0
+        if rng is not None:
+            start = int(rng.integers(0, length - 1 - len(text)))
         text = "*" * start + text
     return text.ljust(length, "*")
 
@@ -123,7 +126,9 @@ def _text_path(root, data_dir, text_file, text_seed):
     if text_file is not None:
         text_file = os.fspath(text_file)
         if not os.path.isfile(text_file):
-            raise FileNotFoundError(f"`text_file` {text_file!r} does not exist.")
+            raise FileNotFoundError(
+                f"`text_file` {text_file!r} does not exist."
+            )
         return text_file, False
     folders = []
     for folder in (root, os.path.dirname(os.path.abspath(root)),
@@ -187,11 +192,10 @@ def read_split(data_dir, split="train", text_file=None, text_seed=None,
                                                 text_path, partition)
         bar = parallel.progress_bar(len(ids), f"Decoding CelebA {split}",
                                     progress)
-        with bar:
-            jobs = (((images, ids[i:i + _CHUNK]), len(ids[i:i + _CHUNK]))
-                    for i in range(0, len(ids), _CHUNK))
-            parts = parallel.map_chunks(files.decode_images, jobs,
-                                        decode_workers, bar)
+        jobs = (((images, ids[i:i + _CHUNK]), len(ids[i:i + _CHUNK]))
+                for i in range(0, len(ids), _CHUNK))
+        with bar, parallel.Pool(decode_workers) as pool:
+            parts = pool.map_chunks(files.decode_images, jobs, bar)
         return {
             "image": np.concatenate(parts),
             "text": alphabet.text_to_indices(texts, TEXT_LENGTH),
@@ -201,8 +205,10 @@ def read_split(data_dir, split="train", text_file=None, text_seed=None,
         }
 
     arrays = cache_lib.cached(
-        build, cache_dir or os.path.join(root, cache_lib.DEFAULT_DIR_NAME),
-        f"celeba_partition{partition}", signature, enabled=cache,
+        build,
+        os.fspath(cache_dir or os.path.join(root, cache_lib.DEFAULT_DIR_NAME)),
+        cache_lib.entry_key(f"celeba_partition{partition}", root, cache_dir),
+        signature, enabled=cache,
     )
     names = [n.decode() for n in np.asarray(arrays["attribute_names"])]
     return arrays, names, text_path
@@ -350,7 +356,8 @@ def load(
             published one.
         cache: Read/write the decode cache.
         cache_dir: Cache folder (default `<root>/keras_mmvae_cache`).
-        decode_workers: Processes decoding JPEGs on the first load.
+        decode_workers: Processes decoding JPEGs on the first load ("spawn"
+            workers each import Keras first: worth it on idle cores only).
         progress: Show a tqdm progress bar while decoding.
         workers: `keras.utils.PyDataset` workers.
         use_multiprocessing: See `keras.utils.PyDataset`.
@@ -435,7 +442,8 @@ def tfds_builder(
     It reads the same layout as `load` from `manual_dir` (through the
     keras_mmvae readers, so pairing, preprocessing and error messages are
     identical) and writes TFDS records to `data_dir` (TFDS's default when
-    `None`). Splits: `train` (partition 0), `test` (partition 1, MoPoE's test set) and `official_test` (partition 2). Feature layout:
+    `None`). Splits: `train` (partition 0), `test` (partition 1, MoPoE's
+    test set) and `official_test` (partition 2). Feature layout:
     `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
     alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
     tensorflow-datasets is an optional extra (`pip install

@@ -130,7 +130,8 @@ def write_celeba(folder, num_images=24, layout="txt", seed=0,
         with open(os.path.join(folder, "list_attr_celeba.txt"), "w") as f:
             f.write(f"{num_images}\n" + " ".join(names) + " \n")
             for image_id, row in zip(ids, attributes):
-                f.write(image_id + " " + " ".join(f"{v:2d}" for v in row) + "\n")
+                values = " ".join(f"{v:2d}" for v in row)
+                f.write(f"{image_id} {values}\n")
         with open(os.path.join(folder, "list_eval_partition.txt"), "w") as f:
             for image_id, p in zip(ids, partitions):
                 f.write(f"{image_id} {p}\n")

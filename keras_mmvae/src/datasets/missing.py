@@ -16,8 +16,8 @@ therefore slightly below the requested ones when rates are high (exactly one
 modality per example remains at rate 1).
 """
 
-from typing import Mapping
-from typing import Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import numpy as np
 

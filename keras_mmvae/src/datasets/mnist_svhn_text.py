@@ -2,9 +2,9 @@
 
 import os
 import warnings
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
-from typing import Mapping
-from typing import Sequence
 
 import numpy as np
 
@@ -143,7 +143,7 @@ def _read_pairs(path, mnist_y, svhn_y, split, dm, max_d, seed):
     for key in (*expected, "mnist_idx", "svhn_idx", "text_offset"):
         if key not in data:
             raise errors.corrupt_file_error(path, f"no {key!r} array")
-    for key, want in expected.items():
+    for key in expected:
         recorded[key] = data[key].item()
     if recorded != expected:
         raise ValueError(
@@ -223,10 +223,20 @@ def read_sources(data_dir, split, mnist=None):
     if mnist is None:
         found = mnist_lib.find_in_folder(data_dir)
         if found is None:
-            raise errors.missing_data_error(
+            error = errors.missing_data_error(
                 "MNIST (IDX files or mnist.npz)", data_dir, LAYOUT,
                 errors.MNIST_URLS,
             )
+            pt = mnist_lib.torch_processed_file(data_dir)
+            if pt is not None:
+                raise FileNotFoundError(
+                    f"{error}\nFound {pt!r}, MoPoE's torchvision file, which "
+                    "needs PyTorch: convert it once to mnist.npz (see "
+                    "`keras_mmvae.datasets.mnist.load`'s error for the "
+                    "snippet) or pass "
+                    "`mnist=keras_mmvae.datasets.mnist.load()`."
+                )
+            raise error
         mnist = mnist_lib.load_from(found[1])
     elif isinstance(mnist, (str, os.PathLike)):
         mnist = mnist_lib.load_from(mnist)
@@ -237,11 +247,14 @@ def read_sources(data_dir, split, mnist=None):
             "`mnist` must be `((x_train, y_train), (x_test, y_test))` as "
             "returned by `keras_mmvae.datasets.mnist.load()`, or a path."
         ) from None
-    mnist_x, mnist_y = (x_train, y_train) if split == "train" else (x_test, y_test)
+    if split == "train":
+        mnist_x, mnist_y = x_train, y_train
+    else:
+        mnist_x, mnist_y = x_test, y_test
     mnist_x, mnist_y = mnist_lib.check_arrays(mnist_x, mnist_y, "`mnist`")
     svhn_path = None
-    for folder in (os.path.join(data_dir, "SVHN"), os.path.join(data_dir, "svhn"),
-                   data_dir):
+    for folder in (os.path.join(data_dir, "SVHN"),
+                   os.path.join(data_dir, "svhn"), data_dir):
         svhn_path = mat.find_svhn(folder, split)
         if svhn_path:
             break
@@ -300,7 +313,8 @@ class MNISTSVHNTextDataset(MultimodalDataset):
     def _fetch(self, indices):
         labels = self.labels[indices]
         return {
-            "mnist": to_float(self.mnist_images[self.mnist_idx[indices]])[..., None],
+            "mnist": to_float(
+                self.mnist_images[self.mnist_idx[indices]])[..., None],
             "svhn": to_float(self.svhn_images[self.svhn_idx[indices]]),
             "text": TEXT_TABLE[labels, self.offsets()[indices]],
         }
@@ -445,7 +459,8 @@ def tfds_builder(
     It reads the same layout as `load` from `manual_dir` (through the
     keras_mmvae readers, so pairing, preprocessing and error messages are
     identical) and writes TFDS records to `data_dir` (TFDS's default when
-    `None`). Splits: `train` and `test` (with `dm` as in `load`; pass e.g. `dm=1` for one pass over the matched pairs). Feature layout:
+    `None`). Splits: `train` and `test` (with `dm` as in `load`; pass
+    e.g. `dm=1` for one pass over the matched pairs). Feature layout:
     `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
     alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
     tensorflow-datasets is an optional extra (`pip install
@@ -470,7 +485,8 @@ def tfds_builder(
     import keras_mmvae as mm
 
     try:
-        builder = mm.datasets.mnist_svhn_text.tfds_builder("/data/mnist_svhn", dm=20)
+        builder = mm.datasets.mnist_svhn_text.tfds_builder(
+            "/data/mnist_svhn", dm=20)
     except ImportError:
         builder = None  # tensorflow-datasets is not installed
     ```

@@ -35,32 +35,54 @@ def check_workers(num_workers, what="num_workers"):
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or (
         num_workers < 1
     ):
-        raise ValueError(f"`{what}` must be a positive int; got {num_workers!r}.")
+        raise ValueError(
+            f"`{what}` must be a positive int; got {num_workers!r}."
+        )
     return num_workers
 
 
-def map_chunks(fn, jobs, num_workers, bar):
-    """`[fn(*args) for args, size in jobs]`, in order, updating `bar`.
+class Pool:
+    """Runs `fn(*args)` over chunks inline, or in "spawn" worker processes.
 
-    `jobs` may be a generator (it is consumed lazily, so at most a few
-    chunks are in memory at once). With `num_workers > 1` the chunks run in
-    a pool of "spawn" processes (safe next to multi-threaded
-    JAX/TensorFlow/torch; each worker imports keras_mmvae once, so this pays
-    off only for large jobs).
+    "spawn" is safe next to multi-threaded JAX/TensorFlow/torch, but every
+    worker imports keras_mmvae (and so Keras and its backend) once, which
+    takes seconds: worth it only for large jobs on machines with idle
+    cores. Use one `Pool` for a whole job so workers start only once.
     """
-    if num_workers <= 1:
+
+    def __init__(self, num_workers):
+        self.num_workers = check_workers(num_workers)
+        self._executor = None
+
+    def __enter__(self):
+        if self.num_workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(self.num_workers,
+                                                 mp_context=context)
+        return self
+
+    def __exit__(self, *args):
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def map_chunks(self, fn, jobs, bar):
+        """`[fn(*args) for args, size in jobs]` in order, updating `bar`.
+
+        `jobs` may be a generator; it is consumed lazily so that only a few
+        chunks are in memory at once.
+        """
+        if self._executor is None:
+            results = []
+            for args, size in jobs:
+                results.append(fn(*args))
+                bar.update(size)
+            return results
         results = []
+        pending = collections.deque()
         for args, size in jobs:
-            results.append(fn(*args))
-            bar.update(size)
-        return results
-    context = multiprocessing.get_context("spawn")
-    results = []
-    pending = collections.deque()
-    with ProcessPoolExecutor(num_workers, mp_context=context) as pool:
-        for args, size in jobs:
-            pending.append((pool.submit(fn, *args), size))
-            while len(pending) > 2 * num_workers:
+            pending.append((self._executor.submit(fn, *args), size))
+            while len(pending) > 2 * self.num_workers:
                 future, done = pending.popleft()
                 results.append(future.result())
                 bar.update(done)
@@ -68,4 +90,4 @@ def map_chunks(fn, jobs, num_workers, bar):
             future, done = pending.popleft()
             results.append(future.result())
             bar.update(done)
-    return results
+        return results

@@ -1,8 +1,8 @@
 """`MultimodalDataset`: the `keras.utils.PyDataset` every loader returns."""
 
 import math
-from typing import Mapping
-from typing import Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import keras
 import numpy as np

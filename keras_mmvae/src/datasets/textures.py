@@ -30,15 +30,18 @@ def _gradient(rng, yy, xx):
     angle = rng.uniform(0, 2 * np.pi)
     t = (np.cos(angle) * xx + np.sin(angle) * yy)
     t = (t - t.min()) / (np.ptp(t) + 1e-9)
-    t = np.clip(t + 0.08 * np.sin(2 * np.pi * (xx + yy) * rng.uniform(3, 6)), 0, 1)
+    wave = np.sin(2 * np.pi * (xx + yy) * rng.uniform(3, 6))
+    t = np.clip(t + 0.08 * wave, 0, 1)
     return _mix(t, (200, 30, 20), (250, 215, 40))
 
 
 def _grating(rng, yy, xx):
     f1, f2 = rng.uniform(10, 16), rng.uniform(5, 9)
     a1, a2 = rng.uniform(0, np.pi, size=2)
-    g1 = np.sin(2 * np.pi * f1 * (np.cos(a1) * xx + np.sin(a1) * yy) + rng.uniform(0, 6.3))
-    g2 = np.sin(2 * np.pi * f2 * (np.cos(a2) * xx + np.sin(a2) * yy) + rng.uniform(0, 6.3))
+    u1 = np.cos(a1) * xx + np.sin(a1) * yy
+    u2 = np.cos(a2) * xx + np.sin(a2) * yy
+    g1 = np.sin(2 * np.pi * f1 * u1 + rng.uniform(0, 6.3))
+    g2 = np.sin(2 * np.pi * f2 * u2 + rng.uniform(0, 6.3))
     t = 0.5 + 0.3 * g1 + 0.2 * g2
     return _mix(np.clip(t, 0, 1), (20, 40, 150), (190, 215, 255))
 
@@ -75,7 +78,9 @@ def _noise(rng, yy, xx, size):
     return _mix(t, (30, 45, 50), (40, 210, 190))
 
 
-def procedural_background(index: int, size: int = 256, seed: int = 0) -> np.ndarray:
+def procedural_background(
+    index: int, size: int = 256, seed: int = 0
+) -> np.ndarray:
     """One texture in style `index % 5`, as uint8 `(size, size, 3)`.
 
     Args:
@@ -106,6 +111,8 @@ def procedural_background(index: int, size: int = 256, seed: int = 0) -> np.ndar
     return np.clip(np.round(img), 0, 255).astype("uint8")
 
 
-def procedural_backgrounds(num: int = 5, size: int = 256, seed: int = 0) -> list:
+def procedural_backgrounds(
+    num: int = 5, size: int = 256, seed: int = 0
+) -> list:
     """`num` textures, index `i` in style `i % 5` (see the module table)."""
     return [procedural_background(i, size, seed) for i in range(num)]

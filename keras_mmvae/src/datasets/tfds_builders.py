@@ -4,11 +4,11 @@
 requested. Builders reuse the keras_mmvae loaders (same layouts, pairing,
 preprocessing and error messages) and store:
 
-| builder | features |
-|---|---|
-| `keras_mmvae_polymnist` | `m0` … `m4` uint8 images `(28, 28, 3)`, `label` |
-| `keras_mmvae_mnist_svhn_text` | `mnist` `(28, 28, 1)`, `svhn` `(32, 32, 3)`, `text` int32 `(8,)`, `label` |
-| `keras_mmvae_celeba` | `image` `(64, 64, 3)`, `text` int32 `(256,)`, `labels` int64 `(40,)` |
+- `keras_mmvae_polymnist`: `m0` … `m4` uint8 images `(28, 28, 3)`, `label`;
+- `keras_mmvae_mnist_svhn_text`: `mnist` `(28, 28, 1)`, `svhn`
+  `(32, 32, 3)`, `text` int32 `(8,)`, `label`;
+- `keras_mmvae_celeba`: `image` `(64, 64, 3)`, `text` int32 `(256,)`,
+  `labels` int64 `(40,)`, `image_id`.
 
 Text is stored as alphabet indices (`-1` = not in the alphabet);
 `tf.one_hot(text, 71)` gives the one-hot `(L, 71)` the models use (index
@@ -167,7 +167,8 @@ def mnist_svhn_text_builder_class():
             ).astype("int32")
             for i in range(data.num_examples):
                 yield i, {
-                    "mnist": _uint8(data.mnist_images[data.mnist_idx[i]])[..., None],
+                    "mnist": _uint8(
+                        data.mnist_images[data.mnist_idx[i]])[..., None],
                     "svhn": _uint8(data.svhn_images[data.svhn_idx[i]]),
                     "text": texts[i],
                     "label": int(data.labels[i]),

@@ -1,1 +1,1 @@
-"""Evaluation metrics, callbacks and plots (public: `keras_mmvae.evaluation`)."""
+"""Evaluation metrics, callbacks and plots (public: `mm.evaluation`)."""

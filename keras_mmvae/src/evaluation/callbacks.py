@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
@@ -261,18 +262,51 @@ class GenerationGridCallback(keras.callbacks.Callback):
         self.seed = int(seed)
         self.paths = []
 
+    def _make_runners(self, model):
+        def unconditional(runner, inputs):
+            vae = runner.vae
+            z = keras.random.normal(
+                (ops.shape(inputs["rows"])[0], vae.latent_dim),
+                seed=runner.seed_generator,
+            )
+            return decoded_means(vae, z, runner.seed_generator)
+
+        def conditional(runner, inputs):
+            vae = runner.vae
+            mean, log_var, _ = vae.encode_experts(
+                common.model_inputs(vae, inputs))
+            z = sample_posterior(vae, mean, log_var,
+                                 inputs[common.SUBSET_MASK],
+                                 runner.seed_generator)
+            return decoded_means(vae, z, runner.seed_generator)
+
+        self._runners = {
+            "unconditional": common.EvaluationRunner(model, unconditional,
+                                                     seed=self.seed),
+            "conditional": common.EvaluationRunner(model, conditional,
+                                                   seed=self.seed),
+        }
+        self._model_of_runners = model
+        self._initial_state = self._runners["unconditional"].seed_state()
+
+    def _runner(self, kind):
+        if getattr(self, "_model_of_runners", None) is not self.model:
+            self._make_runners(self.model)
+        runner = self._runners[kind]
+        runner.set_seed_state(self._initial_state)
+        return runner
+
     def write(self, tag: str) -> list[str]:
         """Writes the grids now, file names ending in `_{tag}.png`."""
         model = self.model
         common.check_built(model)
         os.makedirs(self.directory, exist_ok=True)
         written = []
-        generator = keras.random.SeedGenerator(self.seed)
-        z = keras.random.normal((self.num_samples, model.latent_dim),
-                                seed=generator)
+        outputs = self._runner("unconditional").run(
+            {"rows": np.zeros((self.num_samples, 1), "float32")}
+        )
         path = os.path.join(self.directory, f"unconditional_{tag}.png")
-        plot_generations(decoded_means(model, z, generator), path=path,
-                         title=f"unconditional, {tag}")
+        plot_generations(outputs, path=path, title=f"unconditional, {tag}")
         written.append(path)
         if self.conditioning is not None:
             names = model.modality_names
@@ -282,22 +316,17 @@ class GenerationGridCallback(keras.callbacks.Callback):
             subsets = common.resolve_subsets(names, subsets)
             inputs = self.conditioning
             available = data_lib.availability(inputs, names)
-            mean, log_var, _ = model.encode_experts(
-                common.full_inputs(model, inputs)
-            )
             for subset in subsets:
-                generator = keras.random.SeedGenerator(self.seed)
-                z = sample_posterior(
-                    model, mean, log_var,
-                    common.subset_mask(names, subset, available), generator,
+                mask = common.subset_mask(names, subset, available)
+                outputs = self._runner("conditional").run(
+                    common.runner_inputs(model, inputs, mask)
                 )
                 key = key_to_string(subset)
                 path = os.path.join(self.directory,
                                     f"conditional_{key}_{tag}.png")
                 plot_generations(
-                    decoded_means(model, z, generator),
-                    inputs={n: inputs[n] for n in subset}, path=path,
-                    title=f"given {key}, {tag}",
+                    outputs, inputs={n: inputs[n] for n in subset},
+                    path=path, title=f"given {key}, {tag}",
                 )
                 written.append(path)
         self.paths.extend(written)

@@ -101,30 +101,37 @@ def coherence(
             "No input subsets: a single-modality model has no proper subset; "
             "pass subsets='all'."
         )
-    seed_generator = keras.random.SeedGenerator(seed)
+    inside, outside = common.split_classifiers(classifiers)
+
+    def step(runner, inputs):
+        vae = runner.vae
+        mean, log_var, _ = vae.encode_experts(
+            common.model_inputs(vae, inputs))
+        z = sample_posterior(vae, mean, log_var, inputs[common.SUBSET_MASK],
+                             runner.seed_generator)
+        generated = decoded_means(vae, z, runner.seed_generator)
+        return {t: runner.modules[t](generated[t], training=False)
+                if t in runner.modules else generated[t] for t in targets}
+
+    runner = common.EvaluationRunner(model, step, inside, seed=seed)
     scores = {}
     for inputs, labels in data_lib.iterate_batches(data, batch_size):
         labels = data_lib.require_labels(labels, "Coherence")
         available = data_lib.availability(inputs, names)
-        mean, log_var, _ = model.encode_experts(
-            common.full_inputs(model, inputs)
-        )
         for subset in subsets:
             rows = common.subset_rows(names, subset, available)
             if not rows.any():
                 continue
-            z = sample_posterior(
-                model, mean, log_var,
-                common.subset_mask(names, subset, available), seed_generator,
-            )
-            generated = decoded_means(model, z, seed_generator)
+            mask = common.subset_mask(names, subset, available)
+            outputs = runner.run(common.runner_inputs(model, inputs, mask))
             for target in targets:
                 key = (subset, target)
                 if key not in scores:
                     scores[key] = Score(data_lib.is_multilabel(labels),
                                         attribute_average)
-                logits = common.classify(classifiers[target],
-                                         generated[target])
+                logits = outputs[target]
+                if target in outside:
+                    logits = common.classify(outside[target], logits)
                 scores[key].update(labels[rows], logits[rows])
     return {
         (s, t): float(scores[(s, t)].result()) if (s, t) in scores
@@ -193,17 +200,29 @@ def unconditional_coherence(
             "Unconditional coherence needs classifiers for at least two "
             f"modalities; got {targets}."
         )
-    seed_generator = keras.random.SeedGenerator(seed)
+    inside, outside = common.split_classifiers(classifiers)
+
+    def step(runner, inputs):
+        vae = runner.vae
+        rows = ops.shape(inputs["rows"])[0]
+        z = keras.random.normal((rows, vae.latent_dim),
+                                seed=runner.seed_generator)
+        generated = decoded_means(vae, z, runner.seed_generator)
+        return {t: runner.modules[t](generated[t], training=False)
+                if t in runner.modules else generated[t] for t in targets}
+
+    runner = common.EvaluationRunner(model, step, inside, seed=seed)
     agree, total = 0, 0
     while total < num_samples:
         size = min(int(batch_size), int(num_samples) - total)
-        z = keras.random.normal((size, model.latent_dim),
-                                seed=seed_generator)
-        generated = decoded_means(model, z, seed_generator)
-        predictions = np.stack([
-            np.argmax(common.classify(classifiers[t], generated[t]), axis=-1)
-            for t in targets
-        ], axis=1)
+        outputs = runner.run({"rows": np.zeros((size, 1), "float32")})
+        predictions = []
+        for t in targets:
+            logits = outputs[t]
+            if t in outside:
+                logits = common.classify(outside[t], logits)
+            predictions.append(np.argmax(logits, axis=-1))
+        predictions = np.stack(predictions, axis=1)
         agree += int(np.sum(np.all(predictions == predictions[:, :1],
                                    axis=1)))
         total += size

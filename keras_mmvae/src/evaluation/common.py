@@ -91,3 +91,76 @@ def classify(classifier, x):
     else:
         logits = classifier(x)
     return np.asarray(ops.convert_to_numpy(logits))
+
+
+SUBSET_MASK = "subset_mask"
+
+
+class EvaluationRunner(keras.Model):
+    """Runs one evaluation step per batch as a compiled Keras function.
+
+    `step(runner, inputs)` is written with `keras.ops` and reads the model
+    as `runner.vae`, extra Keras layers (e.g. classifiers) as
+    `runner.modules`, and draws randomness from `runner.seed_generator`.
+    `run` calls it through `predict_on_batch`, so it is traced once per
+    batch shape (`jax.jit`, `tf.function`; eager on torch) instead of
+    dispatching every operation eagerly, and Keras threads the variables
+    and the seed state. Smaller batches are padded to the first batch's
+    size so the compiled function is reused. A model compiled with
+    `run_eagerly=True` is evaluated eagerly too (cheaper for tiny models,
+    whose many small compilations cost more than they save).
+    """
+
+    def __init__(self, vae, step, modules=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.run_eagerly = bool(getattr(vae, "run_eagerly", False))
+        self.vae = vae
+        self.modules = dict(modules or {})
+        self.step_fn = step
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.padded_size = None
+
+    def call(self, inputs, training=False):
+        return self.step_fn(self, inputs)
+
+    def seed_state(self):
+        """The seed generator's state (NumPy), e.g. to replay draws."""
+        return np.asarray(ops.convert_to_numpy(self.seed_generator.state))
+
+    def set_seed_state(self, state):
+        self.seed_generator.state.assign(state)
+
+    def run(self, inputs):
+        """`step` on a dict of NumPy arrays; NumPy outputs, batch first."""
+        rows = len(next(iter(inputs.values())))
+        size = max(rows, self.padded_size or 0)
+        self.padded_size = size
+        if rows < size:
+            inputs = {
+                k: np.concatenate([v, np.repeat(v[-1:], size - rows, 0)])
+                for k, v in inputs.items()
+            }
+        outputs = self.predict_on_batch(inputs)
+        return {k: np.asarray(v)[:rows] for k, v in outputs.items()}
+
+
+def runner_inputs(model, inputs, mask=None):
+    """The modality arrays (float32) plus an optional subset mask."""
+    out = {n: np.asarray(inputs[n], dtype="float32")
+           for n in model.modality_names}
+    if mask is not None:
+        out[SUBSET_MASK] = np.asarray(mask, dtype="float32")
+    return out
+
+
+def model_inputs(model, inputs):
+    """The modality tensors of a runner's inputs."""
+    return {n: inputs[n] for n in model.modality_names}
+
+
+def split_classifiers(classifiers):
+    """Keras layers (run inside the compiled step) and other callables."""
+    inside = {n: c for n, c in classifiers.items()
+              if isinstance(c, keras.layers.Layer)}
+    outside = {n: c for n, c in classifiers.items() if n not in inside}
+    return inside, outside

@@ -1,7 +1,6 @@
 """Latent linear probe (MoPoE `eval_metrics/representation.py`)."""
 
 import numpy as np
-from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
@@ -43,24 +42,29 @@ def sample_examples(data, num, seed=0, batch_size=256):
     return kept_inputs, kept_labels
 
 
-def subset_posterior_means(model, inputs, subsets):
+def _posterior_mean_step(runner, inputs):
+    vae = runner.vae
+    mean, log_var, _ = vae.encode_experts(common.model_inputs(vae, inputs))
+    q_mean, _ = vae.fusion.posterior(mean, log_var,
+                                     mask=inputs[common.SUBSET_MASK])
+    return {"mean": q_mean}
+
+
+def subset_posterior_means(runner, inputs, subsets):
     """Means of `q_A` for every subset: dict subset → `(NumPy (B, D), rows)`.
 
-    `rows` marks the examples in which all of `A` is available. Encoders run
-    once per batch; `q_A` is `model.fusion.posterior` (what `model.encode`
-    returns: the subset's own fused component, or for `"moe"` the
-    moment-matched mixture).
+    `rows` marks the examples in which all of `A` is available. `q_A` is
+    `model.fusion.posterior` (what `model.encode` returns: the subset's own
+    fused component, or for `"moe"` the moment-matched mixture).
     """
+    model = runner.vae
     names = model.modality_names
     available = data_lib.availability(inputs, names)
-    mean, log_var, _ = model.encode_experts(common.full_inputs(model, inputs))
     result = {}
     for subset in subsets:
         mask = common.subset_mask(names, subset, available)
-        q_mean, _ = model.fusion.posterior(
-            mean, log_var, mask=ops.convert_to_tensor(mask, mean.dtype)
-        )
-        result[subset] = (np.asarray(ops.convert_to_numpy(q_mean)),
+        outputs = runner.run(common.runner_inputs(model, inputs, mask))
+        result[subset] = (outputs["mean"],
                           common.subset_rows(names, subset, available))
     return result
 
@@ -160,12 +164,13 @@ def linear_probe(
     train_inputs, train_labels = sample_examples(train_data, int(num_train),
                                                  seed, batch_size)
     multilabel = data_lib.is_multilabel(train_labels)
+    runner = common.EvaluationRunner(model, _posterior_mean_step)
     features = {s: [] for s in subsets}
     rows = {s: [] for s in subsets}
     for inputs, _ in data_lib.iterate_batches((train_inputs, train_labels),
                                               batch_size):
         for subset, (mean, valid) in subset_posterior_means(
-            model, inputs, subsets
+            runner, inputs, subsets
         ).items():
             features[subset].append(mean)
             rows[subset].append(valid)
@@ -186,7 +191,7 @@ def linear_probe(
     for inputs, labels in data_lib.iterate_batches(test_data, batch_size):
         labels = data_lib.require_labels(labels, "The linear probe")
         for subset, (mean, valid) in subset_posterior_means(
-            model, inputs, subsets
+            runner, inputs, subsets
         ).items():
             if valid.any():
                 predictions = _predict(probes[subset], mean[valid],

@@ -9,11 +9,12 @@ from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.ops.gaussian import gaussian_log_prob
-from keras_mmvae.src.ops.gaussian import log_mean_exp
 from keras_mmvae.src.ops.subsets import sample_components
 
 JOINT = "joint"
-# K is processed in chunks: about this many input floats are decoded at once.
+# K is processed in chunks: about this many input floats are decoded at once
+# (the last chunk is completed and its surplus samples dropped, so one
+# compiled step serves every chunk).
 CHUNK_FLOATS = 1 << 22
 
 
@@ -85,8 +86,59 @@ def _style_proposals(model, styles, mask, k, seed_generator, dtype):
     return samples, log_ratios
 
 
-def importance_log_weights(model, inputs, mask, num_samples, seed_generator,
-                           experts=None):
+def _log_weights_step(num_samples):
+    """Runner step: `(B, k)` log weights of the joint and every modality."""
+
+    def step(runner, inputs):
+        vae = runner.vae
+        k = num_samples
+        mean, log_var, styles = vae.encode_experts(
+            common.model_inputs(vae, inputs))
+        mask = inputs[common.SUBSET_MASK]
+        z, log_q = _proposal(vae, mean, log_var, mask, k,
+                             runner.seed_generator)
+        prior_ratio = _standard_normal_log_prob(z) - log_q
+        style_samples, style_ratios = _style_proposals(
+            vae, styles, mask, k, runner.seed_generator, mean.dtype
+        )
+        params = vae.decode(z, styles=style_samples)
+        joint = prior_ratio
+        outputs = {}
+        for name in vae.modality_names:
+            x = _repeat(inputs[name], k)
+            log_px = vae.likelihoods[name].log_prob(params[name], x)
+            term = log_px + style_ratios.get(name, 0.0)
+            joint = joint + term
+            outputs[name] = prior_ratio + term
+        outputs[JOINT] = joint
+        # (k·B,) sample-major → (B, k), batch first for the runner.
+        return {key: ops.transpose(ops.reshape(value, (k, -1)))
+                for key, value in outputs.items()}
+
+    return step
+
+
+def _chunk_size(inputs, names, num_samples):
+    rows = len(inputs[names[0]])
+    row_size = sum(int(np.prod(np.shape(inputs[n])[1:])) for n in names)
+    per_chunk = CHUNK_FLOATS // max(row_size * rows, 1)
+    return max(1, min(int(num_samples), per_chunk))
+
+
+def _weights(runner, model, inputs, mask, num_samples, chunk):
+    """`(B, K)` NumPy log weights per key, in chunks of `chunk` samples."""
+    pieces = {}
+    done = 0
+    while done < num_samples:
+        outputs = runner.run(common.runner_inputs(model, inputs, mask))
+        for key, value in outputs.items():
+            pieces.setdefault(key, []).append(value)
+        done += chunk
+    return {key: np.concatenate(value, axis=1)[:, :num_samples]
+            for key, value in pieces.items()}
+
+
+def importance_log_weights(model, inputs, mask, num_samples, seed=None):
     """Log importance weights of the joint and of every single modality.
 
     With proposal `q_A` (the modalities marked in `mask`):
@@ -99,43 +151,25 @@ def importance_log_weights(model, inputs, mask, num_samples, seed_generator,
         mask: `(B, M)` 0/1 proposal subset (already intersected with the
             availability).
         num_samples: `K`.
-        seed_generator: A `keras.random.SeedGenerator`.
-        experts: Optional precomputed `model.encode_experts(inputs)`.
+        seed: Seed of the draws.
 
     Returns:
-        Dict `"joint"` and modality name → `(K, B)` log weights (tensors).
+        Dict `"joint"` and modality name → `(K, B)` NumPy log weights.
     """
-    if experts is None:
-        experts = model.encode_experts(common.full_inputs(model, inputs))
-    mean, log_var, styles = experts
-    batch = int(ops.shape(mean)[0])
-    mask = ops.convert_to_tensor(mask, mean.dtype)
-    row_size = sum(
-        int(np.prod(ops.shape(inputs[n])[1:])) for n in model.modality_names
-    )
-    rows = CHUNK_FLOATS // max(row_size, 1)
-    chunk = max(1, min(int(num_samples), rows // max(batch, 1)))
-    pieces = {JOINT: [], **{n: [] for n in model.modality_names}}
-    done = 0
-    while done < num_samples:
-        k = min(chunk, int(num_samples) - done)
-        z, log_q = _proposal(model, mean, log_var, mask, k, seed_generator)
-        prior_ratio = _standard_normal_log_prob(z) - log_q
-        style_samples, style_ratios = _style_proposals(
-            model, styles, mask, k, seed_generator, mean.dtype
-        )
-        params = model.decode(z, styles=style_samples)
-        joint = prior_ratio
-        for name in model.modality_names:
-            x = _repeat(ops.convert_to_tensor(inputs[name]), k)
-            log_px = model.likelihoods[name].log_prob(params[name], x)
-            term = log_px + style_ratios.get(name, 0.0)
-            joint = joint + term
-            pieces[name].append(ops.reshape(prior_ratio + term, (k, batch)))
-        pieces[JOINT].append(ops.reshape(joint, (k, batch)))
-        done += k
-    return {key: ops.concatenate(value, axis=0)
-            for key, value in pieces.items()}
+    names = model.modality_names
+    inputs = {n: np.asarray(inputs[n]) for n in names}
+    chunk = _chunk_size(inputs, names, num_samples)
+    runner = common.EvaluationRunner(model, _log_weights_step(chunk),
+                                     seed=seed)
+    weights = _weights(runner, model, inputs, mask, int(num_samples), chunk)
+    return {key: value.T for key, value in weights.items()}
+
+
+def _log_mean_exp(x):
+    """Row-wise `log mean exp` of `(B, K)` log weights, in float64."""
+    x = np.asarray(x, dtype="float64")
+    top = np.max(x, axis=1, keepdims=True)
+    return top[:, 0] + np.log(np.mean(np.exp(x - top), axis=1))
 
 
 @keras_mmvae_export("keras_mmvae.evaluation.log_likelihood")
@@ -189,33 +223,34 @@ def log_likelihood(
     if int(num_samples) < 1:
         raise ValueError(f"`num_samples` must be >= 1; got {num_samples}.")
     subsets = common.resolve_subsets(names, subsets)
-    seed_generator = keras.random.SeedGenerator(seed)
     targets = [JOINT] + (list(names) if marginals else [])
     sums = {(s, t): 0.0 for s in subsets for t in targets}
     counts = {(s, t): 0 for s in subsets for t in targets}
+    runner, chunk = None, None
     for inputs, _ in data_lib.iterate_batches(data, batch_size):
+        if runner is None:
+            chunk = _chunk_size(inputs, names, num_samples)
+            runner = common.EvaluationRunner(
+                model, _log_weights_step(chunk), seed=seed
+            )
         available = data_lib.availability(inputs, names)
-        full = common.full_inputs(model, inputs)
-        experts = model.encode_experts(full)
         complete = np.all(available > 0, axis=1)
         for subset in subsets:
             rows = common.subset_rows(names, subset, available)
             if not rows.any():
                 continue
-            weights = importance_log_weights(
-                model, full, common.subset_mask(names, subset, available),
-                int(num_samples), seed_generator, experts=experts,
-            )
+            mask = common.subset_mask(names, subset, available)
+            weights = _weights(runner, model, inputs, mask,
+                               int(num_samples), chunk)
             for target in targets:
-                estimate = np.asarray(ops.convert_to_numpy(
-                    log_mean_exp(weights[target], axis=0)), dtype="float64")
                 if target == JOINT:
                     valid = rows & complete
                 else:
                     valid = rows & (available[:, names.index(target)] > 0)
                 if not valid.any():
                     continue
-                sums[(subset, target)] += float(np.sum(estimate[valid]))
+                estimate = _log_mean_exp(weights[target][valid])
+                sums[(subset, target)] += float(np.sum(estimate))
                 counts[(subset, target)] += int(valid.sum())
     results = {
         key: sums[key] / counts[key] if counts[key] else float("nan")

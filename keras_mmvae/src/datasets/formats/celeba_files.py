@@ -189,8 +189,8 @@ def find_images(root):
 
 def crop_box(width, height, crop=CROP):
     """torchvision `CenterCrop`: `(left, top, right, bottom)`."""
-    top = int(round((height - crop) / 2.0))
-    left = int(round((width - crop) / 2.0))
+    top = round((height - crop) / 2.0)
+    left = round((width - crop) / 2.0)
     return left, top, left + crop, top + crop
 
 

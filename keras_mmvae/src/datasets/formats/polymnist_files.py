@@ -29,7 +29,7 @@ _MODALITY_DIR = re.compile(r"^m(\d+)$")
 
 
 def modality_count(folder, suffix=""):
-    """Number of consecutive `m0`, `m1`, ... entries (dirs or `m{k}{suffix}`)."""
+    """Number of consecutive `m0`, `m1`, ... dirs (or `m{k}{suffix}` files)."""
     k = 0
     while True:
         path = os.path.join(folder, f"m{k}{suffix}")
@@ -189,7 +189,9 @@ def decode_png_files(paths):
                     )
                 out[row] = np.asarray(image.convert("RGB"))
         except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            raise errors.corrupt_file_error(path, f"not a PNG image ({e})") from e
+            raise errors.corrupt_file_error(
+                path, f"not a PNG image ({e})"
+            ) from e
     return out
 
 

@@ -21,6 +21,8 @@ def polymnist_classifier(
     input_shape: tuple[int, int, int] = (28, 28, 3),
     num_classes: int = 10,
     name: str = "polymnist_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """PolyMNIST digit classifier (MultiVae / MMVAE+ `clf_polyMNIST`).
 
@@ -33,21 +35,24 @@ def polymnist_classifier(
         input_shape: Image shape (28×28 with any channel count).
         num_classes: Number of classes.
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input(tuple(input_shape), name="images")
     x = inputs
     for i, f in enumerate((10, 20)):
-        x = blocks.conv(x, f, 4, 2, 1, name=f"conv_{i}")
+        x = blocks.conv(x, f, 4, 2, 1, name=f"conv_{i}", **kw)
         x = keras.layers.SpatialDropout2D(0.5, name=f"dropout_{i}")(x)
         x = keras.layers.ReLU(name=f"relu_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(128, name="dense")(x)
+    x = blocks.dense(x, 128, name="dense", **kw)
     x = keras.layers.Dropout(0.5, name="dropout_dense")(x)
     x = keras.layers.ReLU(name="relu_dense")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
+    x = blocks.dense(x, num_classes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 
@@ -56,6 +61,8 @@ def mnist_classifier(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     name: str = "mnist_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """MNIST digit classifier (MoPoE `clf_m1`).
 
@@ -66,17 +73,21 @@ def mnist_classifier(
         input_shape: Image shape.
         num_classes: Number of classes.
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input(tuple(input_shape), name="images")
     x = inputs
     for i, f in enumerate((32, 64, 128)):
-        x = blocks.conv(x, f, 4, 2, 0, activation="relu", name=f"conv_{i}")
+        x = blocks.conv(x, f, 4, 2, 0, activation="relu", name=f"conv_{i}",
+                        **kw)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.5, name="dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
+    x = blocks.dense(x, num_classes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 
@@ -85,6 +96,8 @@ def svhn_classifier(
     input_shape: tuple[int, int, int] = (32, 32, 3),
     num_classes: int = 10,
     name: str = "svhn_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """SVHN digit classifier (MoPoE `clf_m2`).
 
@@ -95,19 +108,22 @@ def svhn_classifier(
         input_shape: Image shape (32×32×C).
         num_classes: Number of classes.
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input(tuple(input_shape), name="images")
     x = inputs
     for i, (f, p) in enumerate(zip((32, 64, 64, 128), (1, 1, 1, 0))):
-        x = blocks.conv(x, f, 4, 2, p, name=f"conv_{i}")
+        x = blocks.conv(x, f, 4, 2, p, name=f"conv_{i}", **kw)
         x = keras.layers.Dropout(0.5, name=f"dropout_{i}")(x)
         x = blocks.batch_norm(x, name=f"bn_{i}")
         x = keras.layers.ReLU(name=f"relu_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
+    x = blocks.dense(x, num_classes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 
@@ -117,6 +133,8 @@ def digit_text_classifier(
     num_symbols: int = NUM_SYMBOLS,
     num_classes: int = 10,
     name: str = "text_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """MNIST-SVHN-Text text classifier (MoPoE `clf_m3`).
 
@@ -130,22 +148,25 @@ def digit_text_classifier(
         num_symbols: Alphabet size (71).
         num_classes: Number of classes.
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input((int(sequence_length), int(num_symbols)),
                          name="text")
-    x = blocks.conv(inputs, 128, 1, rank=1, name="conv")
+    x = blocks.conv(inputs, 128, 1, rank=1, name="conv", **kw)
     x = blocks.residual_block(x, 192, 4, 2, 1, rank=1, inner_bias=True,
                               dropout_rate=0.0, shortcut_scale=1.0,
-                              name="block_0")
+                              name="block_0", **kw)
     x = blocks.residual_block(x, 128, 4, 2, 0, rank=1, inner_bias=True,
                               dropout_rate=0.0, shortcut_scale=1.0,
-                              name="block_1")
+                              name="block_1", **kw)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.5, name="dropout")(x)
-    x = keras.layers.Dense(num_classes, name="logits")(x)
+    x = blocks.dense(x, num_classes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 
@@ -154,6 +175,8 @@ def celeba_image_classifier(
     dim: int = 128,
     num_attributes: int = 40,
     name: str = "celeba_image_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """CelebA 40-attribute image classifier (MoPoE `clf_m1`).
 
@@ -164,14 +187,17 @@ def celeba_image_classifier(
         dim: Base width of the feature extractor (reference 128).
         num_attributes: Number of binary attributes (40).
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     inputs = keras.Input((64, 64, 3), name="images")
-    x = image_features(inputs, int(dim))
+    x = image_features(inputs, int(dim), **kw)
     x = keras.layers.Dropout(0.5, name="dropout")(x)
-    x = keras.layers.Dense(num_attributes, name="logits")(x)
+    x = blocks.dense(x, num_attributes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 
@@ -181,6 +207,8 @@ def celeba_text_classifier(
     num_attributes: int = 40,
     num_symbols: int = NUM_SYMBOLS,
     name: str = "celeba_text_classifier",
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
 ) -> keras.Model:
     """CelebA 40-attribute text classifier (MoPoE `clf_m2`).
 
@@ -193,21 +221,24 @@ def celeba_text_classifier(
         num_attributes: Number of binary attributes (40).
         num_symbols: Alphabet size (71).
         name: Model name.
+        kernel_initializer: Initializer of the convolution and Dense
+            kernels (cloned per layer).
 
     Returns:
         An uncompiled functional `keras.Model` returning logits.
     """
+    kw = {"kernel_initializer": kernel_initializer}
     dim = int(dim)
     inputs = keras.Input((256, int(num_symbols)), name="text")
-    x = blocks.conv(inputs, dim, 3, 2, 1, rank=1, name="conv")
+    x = blocks.conv(inputs, dim, 3, 2, 1, rank=1, name="conv", **kw)
     specs = [(m, 1) for m in (2, 3, 4, 5, 6)] + [(7, 0)]
     for i, (mult, p) in enumerate(specs):
         x = blocks.residual_block(x, mult * dim, 4, 2, p, rank=1,
                                   inner_bias=True, spatial_dropout=False,
-                                  name=f"block_{i}")
+                                  name=f"block_{i}", **kw)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.5, name="dropout")(x)
-    x = keras.layers.Dense(num_attributes, name="logits")(x)
+    x = blocks.dense(x, num_attributes, name="logits", **kw)
     return keras.Model(inputs, x, name=name)
 
 

@@ -18,6 +18,24 @@ import keras
 # PyTorch BatchNorm defaults: momentum 0.1 (Keras: 0.9), eps 1e-5.
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
+DEFAULT_KERNEL_INITIALIZER = "glorot_uniform"
+
+
+def kernel_init(initializer):
+    """A fresh copy of `initializer` (sibling layers never share one)."""
+    if initializer is None:
+        initializer = DEFAULT_KERNEL_INITIALIZER
+    initializer = keras.initializers.get(initializer)
+    return keras.initializers.get(keras.initializers.serialize(initializer))
+
+
+def dense(x, units, activation=None, *, name, dtype=None,
+          kernel_initializer=None):
+    """`Dense(units)` with a fresh kernel initializer."""
+    return keras.layers.Dense(
+        units, activation=activation, dtype=dtype, name=name,
+        kernel_initializer=kernel_init(kernel_initializer),
+    )(x)
 
 
 def _layer(kind, rank):
@@ -25,7 +43,8 @@ def _layer(kind, rank):
 
 
 def conv(x, filters, kernel_size, strides=1, padding=0, *, rank=2,
-         use_bias=True, activation=None, name, dtype=None):
+         use_bias=True, activation=None, name, dtype=None,
+         kernel_initializer=None):
     """PyTorch `Conv{rank}d(..., padding=padding)` on channels-last input."""
     if padding:
         x = _layer("ZeroPadding", rank)(padding, dtype=dtype,
@@ -33,12 +52,14 @@ def conv(x, filters, kernel_size, strides=1, padding=0, *, rank=2,
     return _layer("Conv", rank)(
         filters, kernel_size, strides=strides, padding="valid",
         use_bias=use_bias, activation=activation, dtype=dtype, name=name,
+        kernel_initializer=kernel_init(kernel_initializer),
     )(x)
 
 
 def conv_transpose(x, filters, kernel_size, strides=1, padding=0,
                    output_padding=0, *, rank=2, use_bias=True,
-                   activation=None, name, dtype=None):
+                   activation=None, name, dtype=None,
+                   kernel_initializer=None):
     """PyTorch `ConvTranspose{rank}d(..., padding, output_padding)`.
 
     The activation (if any) is applied after the crop.
@@ -48,6 +69,7 @@ def conv_transpose(x, filters, kernel_size, strides=1, padding=0,
         filters, kernel_size, strides=strides, padding="valid",
         output_padding=output_padding or None, use_bias=use_bias,
         dtype=dtype, name=name,
+        kernel_initializer=kernel_init(kernel_initializer),
     )(x)
     if padding:
         x = _layer("Cropping", rank)(padding, dtype=dtype,
@@ -81,7 +103,8 @@ def dropout(x, rate, *, spatial=False, rank=2, name, dtype=None):
 def residual_block(x, filters, kernel_size, strides, padding, *, rank=2,
                    transpose=False, output_padding=0, inner_bias=False,
                    dropout_rate=0.5, spatial_dropout=True, shortcut_scale=2.0,
-                   branch_scale=0.3, name, dtype=None):
+                   branch_scale=0.3, name, dtype=None,
+                   kernel_initializer=None):
     """MoPoE residual block `a · shortcut(x) + b · f(x)`.
 
     `f` = BN → ReLU → Conv 1×1 (C_in) → Dropout → BN → ReLU →
@@ -92,6 +115,8 @@ def residual_block(x, filters, kernel_size, strides, padding, *, rank=2,
     channels = x.shape[-1]
     layer = conv_transpose if transpose else conv
     extra = {"output_padding": output_padding} if transpose else {}
+    extra["kernel_initializer"] = kernel_initializer
+    one = {"kernel_initializer": kernel_initializer}
     shortcut = layer(x, filters, kernel_size, strides, padding, rank=rank,
                      use_bias=True, name=f"{name}_shortcut", dtype=dtype,
                      **extra)
@@ -99,7 +124,7 @@ def residual_block(x, filters, kernel_size, strides, padding, *, rank=2,
     h = batch_norm(x, name=f"{name}_bn1", dtype=dtype)
     h = relu(h, name=f"{name}_relu1", dtype=dtype)
     h = layer(h, channels, 1, rank=rank, use_bias=inner_bias,
-              name=f"{name}_conv1", dtype=dtype)
+              name=f"{name}_conv1", dtype=dtype, **one)
     h = dropout(h, dropout_rate, spatial=spatial_dropout, rank=rank,
                 name=f"{name}_dropout1", dtype=dtype)
     h = batch_norm(h, name=f"{name}_bn2", dtype=dtype)
@@ -118,18 +143,13 @@ def residual_block(x, filters, kernel_size, strides, padding, *, rank=2,
     return keras.layers.Add(dtype=dtype, name=name)([shortcut, h])
 
 
-def gaussian_heads(features, latent_dim, style_dim=0, *, dtype=None):
+def gaussian_heads(features, latent_dim, style_dim=0, *, dtype=None,
+                   kernel_initializer=None):
     """Dense heads `(mean, log_var[, style_mean, style_log_var])`."""
-    outputs = [
-        keras.layers.Dense(latent_dim, dtype=dtype, name="mean")(features),
-        keras.layers.Dense(latent_dim, dtype=dtype,
-                           name="log_var")(features),
-    ]
+    kw = {"dtype": dtype, "kernel_initializer": kernel_initializer}
+    outputs = [dense(features, latent_dim, name="mean", **kw),
+               dense(features, latent_dim, name="log_var", **kw)]
     if style_dim:
-        outputs += [
-            keras.layers.Dense(style_dim, dtype=dtype,
-                               name="style_mean")(features),
-            keras.layers.Dense(style_dim, dtype=dtype,
-                               name="style_log_var")(features),
-        ]
+        outputs += [dense(features, style_dim, name="style_mean", **kw),
+                    dense(features, style_dim, name="style_log_var", **kw)]
     return tuple(outputs)

@@ -29,38 +29,40 @@ TEXT_DECODER_BLOCKS = ((5, 4, 1, 0), (5, 4, 2, 1), (4, 4, 2, 1),
 
 
 def image_features(inputs, dim, dropout_rate=0.5, dtype=None,
-                   prefix="features"):
+                   kernel_initializer=None, prefix="features"):
     """CelebA image feature extractor: 64²×3 → `(B, 5·dim)` (functional).
 
     Pad 2 + `Conv(dim, k3, s2, no bias)` 33² → residual blocks 2·dim 16²,
     3·dim 8², 4·dim 4², 5·dim (p0) 1² → flatten. Shared by the image
     encoder and the image classifier.
     """
+    kw = {"dtype": dtype, "kernel_initializer": kernel_initializer}
     x = blocks.conv(inputs, dim, 3, 2, 2, use_bias=False,
-                    name=f"{prefix}_conv", dtype=dtype)
+                    name=f"{prefix}_conv", **kw)
     for i, (mult, k, s, p) in enumerate(IMAGE_ENCODER_BLOCKS):
         x = blocks.residual_block(
             x, mult * dim, k, s, p, rank=2, inner_bias=False,
             dropout_rate=dropout_rate, spatial_dropout=True,
-            name=f"{prefix}_block_{i}", dtype=dtype,
+            name=f"{prefix}_block_{i}", **kw,
         )
     return keras.layers.Flatten(dtype=dtype, name=f"{prefix}_flatten")(x)
 
 
 def text_features(inputs, dim, dropout_rate=0.5, dtype=None,
-                  prefix="features"):
+                  kernel_initializer=None, prefix="features"):
     """CelebA text feature extractor: `(256, 71)` → `(B, 5·dim)`.
 
     `Conv1D(dim, k4, s2, p1)` 128 → residual blocks 2·dim 64, 3·dim 32,
     4·dim 16, 5·dim 8, 5·dim 4, 5·dim (p0) 1 → flatten.
     """
+    kw = {"dtype": dtype, "kernel_initializer": kernel_initializer}
     x = blocks.conv(inputs, dim, 4, 2, 1, rank=1, name=f"{prefix}_conv",
-                    dtype=dtype)
+                    **kw)
     for i, (mult, k, s, p) in enumerate(TEXT_ENCODER_BLOCKS):
         x = blocks.residual_block(
             x, mult * dim, k, s, p, rank=1, inner_bias=True,
             dropout_rate=dropout_rate, spatial_dropout=False,
-            name=f"{prefix}_block_{i}", dtype=dtype,
+            name=f"{prefix}_block_{i}", **kw,
         )
     return keras.layers.Flatten(dtype=dtype, name=f"{prefix}_flatten")(x)
 
@@ -108,7 +110,8 @@ class CelebAImageEncoder(_CelebAEncoder):
             the encoder then returns only `(mean, log_var)`).
         dim: Base width `DIM` (reference: 128); blocks use multiples of it.
         dropout: Dropout rate inside the residual blocks (reference: 0.5).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 64, 64, 3)` images in [0, 1].
@@ -125,10 +128,11 @@ class CelebAImageEncoder(_CelebAEncoder):
     def make_network(self, input_shape):
         check_shape(self, input_shape, IMAGE_SHAPE, "images")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="images")
-        x = image_features(inputs, self.dim, self.dropout, dtype=dtype)
+        x = image_features(inputs, self.dim, self.dropout, **kw)
         outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
-                                        dtype=dtype)
+                                        **kw)
         return keras.Model(inputs, outputs, name="network")
 
 
@@ -145,7 +149,8 @@ class CelebATextEncoder(_CelebAEncoder):
         style_dim: Style latent size (reference: 32; 0 = none).
         dim: Base width (reference: 128).
         dropout: Dropout rate inside the residual blocks.
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 256, 71)` one-hot text.
@@ -158,10 +163,11 @@ class CelebATextEncoder(_CelebAEncoder):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (TEXT_LENGTH, None), "text")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="text")
-        x = text_features(inputs, self.dim, self.dropout, dtype=dtype)
+        x = text_features(inputs, self.dim, self.dropout, **kw)
         outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
-                                        dtype=dtype)
+                                        **kw)
         return keras.Model(inputs, outputs, name="network")
 
 
@@ -177,7 +183,8 @@ class CelebAImageDecoder(_CelebANetwork):
         dim: Base width (reference: 128).
         dropout: Dropout rate inside the residual blocks.
         channels: Output channels (3).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, style_dim + latent_dim)` (the model concatenates the style
@@ -196,19 +203,20 @@ class CelebAImageDecoder(_CelebANetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         width = 5 * self.dim
         inputs = keras.Input(input_shape, name="z")
-        x = keras.layers.Dense(width, dtype=dtype, name="dense")(inputs)
+        x = blocks.dense(inputs, width, **kw, name="dense")
         x = keras.layers.Reshape((1, 1, width), dtype=dtype,
                                  name="reshape")(x)
         for i, (mult, k, s, p) in enumerate(IMAGE_DECODER_BLOCKS):
             x = blocks.residual_block(
                 x, mult * self.dim, k, s, p, rank=2, transpose=True,
                 inner_bias=False, dropout_rate=self.dropout,
-                spatial_dropout=True, name=f"block_{i}", dtype=dtype,
+                spatial_dropout=True, name=f"block_{i}", **kw,
             )
         x = blocks.conv_transpose(x, self.channels, 3, 2, 1, 1,
-                                  name="output", dtype=dtype)
+                                  name="output", **kw)
         return keras.Model(inputs, x, name="network")
 
     def get_config(self):
@@ -229,7 +237,8 @@ class CelebATextDecoder(_CelebANetwork):
         dim: Base width (reference: 128).
         dropout: Dropout rate inside the residual blocks.
         num_symbols: Alphabet size (71).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, style_dim + latent_dim)`.
@@ -247,18 +256,19 @@ class CelebATextDecoder(_CelebANetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         width = 5 * self.dim
         inputs = keras.Input(input_shape, name="z")
-        x = keras.layers.Dense(width, dtype=dtype, name="dense")(inputs)
+        x = blocks.dense(inputs, width, **kw, name="dense")
         x = keras.layers.Reshape((1, width), dtype=dtype, name="reshape")(x)
         for i, (mult, k, s, p) in enumerate(TEXT_DECODER_BLOCKS):
             x = blocks.residual_block(
                 x, mult * self.dim, k, s, p, rank=1, transpose=True,
                 inner_bias=True, dropout_rate=self.dropout,
-                spatial_dropout=False, name=f"block_{i}", dtype=dtype,
+                spatial_dropout=False, name=f"block_{i}", **kw,
             )
         x = blocks.conv_transpose(x, self.num_symbols, 4, 2, 1, rank=1,
-                                  name="output", dtype=dtype)
+                                  name="output", **kw)
         return keras.Model(inputs, x, name="network")
 
     def get_config(self):
@@ -279,6 +289,8 @@ def celeba(
     beta_style: float = 2.0,
     style_betas: dict[str, float] | None = None,
     likelihood_scale: float = 0.75,
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -308,6 +320,8 @@ def celeba(
         style_betas: Per-modality style KL weights (reference image 1,
             text 5).
         likelihood_scale: Scale of the image Laplace likelihood.
+        kernel_initializer: Initializer of every convolution and Dense
+            kernel of the networks (default Glorot uniform).
         seed: Seed of the model's `SeedGenerator`.
         **kwargs: Further `mm.MultimodalVAE` arguments.
 
@@ -325,16 +339,19 @@ def celeba(
     """
     if style_betas is None:
         style_betas = dict(STYLE_BETAS)
+    init = {"kernel_initializer": kernel_initializer}
     model = MultimodalVAE(
         encoders={
             "image": CelebAImageEncoder(latent_dim, style_dim, dim, dropout,
-                                        name="encoder_image"),
+                                        name="encoder_image", **init),
             "text": CelebATextEncoder(latent_dim, style_dim, dim, dropout,
-                                      name="encoder_text"),
+                                      name="encoder_text", **init),
         },
         decoders={
-            "image": CelebAImageDecoder(dim, dropout, name="decoder_image"),
-            "text": CelebATextDecoder(dim, dropout, name="decoder_text"),
+            "image": CelebAImageDecoder(dim, dropout, name="decoder_image",
+                                        **init),
+            "text": CelebATextDecoder(dim, dropout, name="decoder_text",
+                                      **init),
         },
         likelihoods={"image": Laplace(likelihood_scale),
                      "text": Categorical()},

@@ -28,7 +28,8 @@ class MNISTEncoder(ReferenceNetwork):
     Args:
         latent_dim: Latent size `D` (reference: 20).
         hidden_dim: Units of the hidden Dense layer (reference: 400).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 28, 28, 1)` images in [0, 1] (any shape flattens).
@@ -46,11 +47,12 @@ class MNISTEncoder(ReferenceNetwork):
 
     def make_network(self, input_shape):
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="images")
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(inputs)
-        x = keras.layers.Dense(self.hidden_dim, activation="relu",
-                               dtype=dtype, name="dense")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, dtype=dtype)
+        x = blocks.dense(x, self.hidden_dim, activation="relu",
+                               **kw, name="dense")
+        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
@@ -69,7 +71,8 @@ class MNISTDecoder(ReferenceNetwork):
     Args:
         hidden_dim: Units of the hidden Dense layer (reference: 400).
         output_shape: Shape of one image (reference `(28, 28, 1)`).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, D)` latent codes.
@@ -88,14 +91,15 @@ class MNISTDecoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="z")
-        x = keras.layers.Dense(self.hidden_dim, activation="relu",
-                               dtype=dtype, name="dense")(inputs)
+        x = blocks.dense(inputs, self.hidden_dim, activation="relu",
+                               **kw, name="dense")
         size = 1
         for d in self.target_shape:
             size *= d
-        x = keras.layers.Dense(size, activation="sigmoid", dtype=dtype,
-                               name="output")(x)
+        x = blocks.dense(x, size, activation="sigmoid", **kw,
+                               name="output")
         x = keras.layers.Reshape(self.target_shape, dtype=dtype,
                                  name="reshape")(x)
         return keras.Model(inputs, x, name="network")
@@ -118,7 +122,8 @@ class SVHNEncoder(ReferenceNetwork):
     Args:
         latent_dim: Latent size `D` (reference: 20).
         filters: Channels of the four convolutions.
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 32, 32, C)` images in [0, 1].
@@ -140,13 +145,14 @@ class SVHNEncoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (32, 32, None), "images")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="images")
         x = inputs
         for i, (f, p) in enumerate(zip(self.filters, (1, 1, 1, 0))):
             x = blocks.conv(x, f, 4, 2, p, activation="relu",
-                            name=f"conv_{i}", dtype=dtype)
+                            name=f"conv_{i}", **kw)
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, dtype=dtype)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
@@ -168,7 +174,8 @@ class SVHNDecoder(ReferenceNetwork):
         channels: Output channels `C` (3 for SVHN).
         filters: Units of the Dense layer, then channels of the three hidden
             transposed convolutions.
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, D)` latent codes.
@@ -190,22 +197,23 @@ class SVHNDecoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="z")
-        x = keras.layers.Dense(self.filters[0], activation="relu",
-                               dtype=dtype, name="dense")(inputs)
+        x = blocks.dense(inputs, self.filters[0], activation="relu",
+                               **kw, name="dense")
         x = keras.layers.Reshape((1, 1, self.filters[0]), dtype=dtype,
                                  name="reshape")(x)
         x = blocks.conv_transpose(x, self.filters[1], 4, 1, 0,
                                   activation="relu", name="deconv_0",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.filters[2], 4, 2, 1,
                                   activation="relu", name="deconv_1",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.filters[3], 4, 2, 1,
                                   activation="relu", name="deconv_2",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.channels, 4, 2, 1,
-                                  name="deconv_3", dtype=dtype)
+                                  name="deconv_3", **kw)
         return keras.Model(inputs, x, name="network")
 
     def get_config(self):
@@ -225,7 +233,8 @@ class DigitTextEncoder(ReferenceNetwork):
     Args:
         latent_dim: Latent size `D` (reference: 20).
         filters: Channels of the convolutions (reference: 128).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 8, 71)` one-hot text (or per-position probabilities).
@@ -243,15 +252,16 @@ class DigitTextEncoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (TEXT_LENGTH, None), "text")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="text")
         x = blocks.conv(inputs, self.filters, 1, rank=1, activation="relu",
-                        name="conv_0", dtype=dtype)
+                        name="conv_0", **kw)
         x = blocks.conv(x, self.filters, 4, 2, 1, rank=1, activation="relu",
-                        name="conv_1", dtype=dtype)
+                        name="conv_1", **kw)
         x = blocks.conv(x, self.filters, 4, 2, 0, rank=1, activation="relu",
-                        name="conv_2", dtype=dtype)
+                        name="conv_2", **kw)
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, dtype=dtype)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
@@ -271,7 +281,8 @@ class DigitTextDecoder(ReferenceNetwork):
     Args:
         filters: Channels of the hidden layers (reference: 128).
         num_symbols: Alphabet size (71).
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, D)` latent codes.
@@ -290,19 +301,20 @@ class DigitTextDecoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="z")
-        x = keras.layers.Dense(self.filters, dtype=dtype,
-                               name="dense")(inputs)
+        x = blocks.dense(inputs, self.filters, **kw,
+                               name="dense")
         x = keras.layers.Reshape((1, self.filters), dtype=dtype,
                                  name="reshape")(x)
         x = blocks.conv_transpose(x, self.filters, 4, 1, 0, rank=1,
                                   activation="relu", name="deconv_0",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.filters, 4, 2, 1, rank=1,
                                   activation="relu", name="deconv_1",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv(x, self.num_symbols, 1, rank=1, name="logits",
-                        dtype=dtype)
+                        **kw)
         return keras.Model(inputs, x, name="network")
 
     def get_config(self):
@@ -321,6 +333,8 @@ def mnist_svhn_text(
     svhn_decoder_filters: tuple[int, int, int, int] = (128, 64, 64, 32),
     text_filters: int = 128,
     likelihood_scale: float = 0.75,
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -342,26 +356,31 @@ def mnist_svhn_text(
             channels of the SVHN decoder.
         text_filters: Channels of the text networks.
         likelihood_scale: Scale of the Laplace likelihoods.
+        kernel_initializer: Initializer of every convolution and Dense
+            kernel of the networks (default Glorot uniform).
         seed: Seed of the model's `SeedGenerator`.
         **kwargs: Further `mm.MultimodalVAE` arguments.
 
     Returns:
         A built, uncompiled `mm.MultimodalVAE`.
     """
+    init = {"kernel_initializer": kernel_initializer}
     model = MultimodalVAE(
         encoders={
             "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim,
-                                  name="encoder_mnist"),
+                                  name="encoder_mnist", **init),
             "svhn": SVHNEncoder(latent_dim, svhn_encoder_filters,
-                                name="encoder_svhn"),
+                                name="encoder_svhn", **init),
             "text": DigitTextEncoder(latent_dim, text_filters,
-                                     name="encoder_text"),
+                                     name="encoder_text", **init),
         },
         decoders={
-            "mnist": MNISTDecoder(mnist_hidden_dim, name="decoder_mnist"),
+            "mnist": MNISTDecoder(mnist_hidden_dim, name="decoder_mnist",
+                                  **init),
             "svhn": SVHNDecoder(SVHN_SHAPE[-1], svhn_decoder_filters,
-                                name="decoder_svhn"),
-            "text": DigitTextDecoder(text_filters, name="decoder_text"),
+                                name="decoder_svhn", **init),
+            "text": DigitTextDecoder(text_filters, name="decoder_text",
+                                     **init),
         },
         likelihoods={"mnist": Laplace(likelihood_scale),
                      "svhn": Laplace(likelihood_scale),

@@ -11,7 +11,28 @@ class ReferenceNetwork(keras.layers.Layer):
     with stable names. The network is created in `build`, so `.keras` files
     rebuild it from the constructor arguments and the recorded input shape.
     Encoders return a tuple of tensors, decoders one tensor.
+
+    Args:
+        kernel_initializer: Initializer of every convolution and Dense
+            kernel (cloned per layer; default Glorot uniform).
+        **kwargs: Standard `keras.layers.Layer` arguments.
     """
+
+    def __init__(self, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def layer_kwargs(self):
+        """`dtype` and `kernel_initializer` for the network's layers."""
+        return {"dtype": self.dtype_policy,
+                "kernel_initializer": self.kernel_initializer}
+
+    def get_config(self):
+        config = super().get_config()
+        config["kernel_initializer"] = keras.initializers.serialize(
+            self.kernel_initializer
+        )
+        return config
 
     def make_network(self, input_shape):
         raise NotImplementedError
@@ -45,8 +66,10 @@ def check_shape(layer, input_shape, expected, what):
         e is not None and s is not None and s != e
         for s, e in zip(shape, expected)
     ):
+        want = ", ".join("?" if e is None else str(e) for e in expected)
+        if len(expected) == 1:
+            want += ","
         raise ValueError(
-            f"{type(layer).__name__} takes {what} of shape "
-            f"{tuple('?' if e is None else e for e in expected)} (without the "
-            f"batch axis); got {shape}."
+            f"{type(layer).__name__} takes {what} of shape ({want}) (without "
+            f"the batch axis); got {shape}."
         )

@@ -25,7 +25,8 @@ class PolyMNISTEncoder(ReferenceNetwork):
         latent_dim: Latent size `D` (reference: 512).
         filters: Channels of the three convolutions.
         hidden_dim: Units of the Dense layer after flattening.
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(B, 28, 28, C)` images in [0, 1].
@@ -63,15 +64,16 @@ class PolyMNISTEncoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (28, 28, None), "images")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="images")
         x = inputs
         for i, f in enumerate(self.filters):
             x = blocks.conv(x, f, 3, 2, 1, activation="relu",
-                            name=f"conv_{i}", dtype=dtype)
+                            name=f"conv_{i}", **kw)
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
-        x = keras.layers.Dense(self.hidden_dim, activation="relu",
-                               dtype=dtype, name="dense")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, dtype=dtype)
+        x = blocks.dense(x, self.hidden_dim, activation="relu",
+                               **kw, name="dense")
+        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
@@ -94,7 +96,8 @@ class PolyMNISTDecoder(ReferenceNetwork):
         channels: Output channels `C` (3 for PolyMNIST).
         filters: Channels of the 4×4 start tensor and of the two hidden
             transposed convolutions.
-        **kwargs: Standard `keras.layers.Layer` arguments.
+        **kwargs: `kernel_initializer` (default Glorot uniform) and the
+            standard `keras.layers.Layer` arguments.
 
     Call arguments:
         z: `(B, D)` latent codes.
@@ -118,20 +121,21 @@ class PolyMNISTDecoder(ReferenceNetwork):
     def make_network(self, input_shape):
         check_shape(self, input_shape, (None,), "latent codes")
         dtype = self.dtype_policy
+        kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="z")
         start = self.filters[0]
-        x = keras.layers.Dense(16 * start, activation="relu", dtype=dtype,
-                               name="dense")(inputs)
+        x = blocks.dense(inputs, 16 * start, activation="relu", **kw,
+                               name="dense")
         x = keras.layers.Reshape((4, 4, start), dtype=dtype,
                                  name="reshape")(x)
         x = blocks.conv_transpose(x, self.filters[1], 3, 2, 1, 0,
                                   activation="relu", name="deconv_0",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.filters[2], 3, 2, 1, 1,
                                   activation="relu", name="deconv_1",
-                                  dtype=dtype)
+                                  **kw)
         x = blocks.conv_transpose(x, self.channels, 3, 2, 1, 1,
-                                  name="deconv_2", dtype=dtype)
+                                  name="deconv_2", **kw)
         return keras.Model(inputs, x, name="network")
 
     def get_config(self):
@@ -150,6 +154,8 @@ def polymnist(
     hidden_dim: int = 512,
     decoder_filters: tuple[int, int, int] = (128, 64, 32),
     likelihood_scale: float = 0.75,
+    kernel_initializer: str | keras.initializers.Initializer = (
+        "glorot_uniform"),
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -174,6 +180,8 @@ def polymnist(
         decoder_filters: Channels of the decoder's start tensor and hidden
             transposed convolutions.
         likelihood_scale: Scale of the Laplace likelihoods.
+        kernel_initializer: Initializer of every convolution and Dense
+            kernel of the networks (default Glorot uniform).
         seed: Seed of the model's `SeedGenerator` (weights use Keras's global
             seed: call `keras.utils.set_random_seed` for reproducible
             initialisation).
@@ -194,11 +202,18 @@ def polymnist(
     ```
     """
     names = [f"m{i}" for i in range(int(num_modalities))]
+    init = {"kernel_initializer": kernel_initializer}
     model = MultimodalVAE(
-        encoders={n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,
-                                      name=f"encoder_{n}") for n in names},
-        decoders={n: PolyMNISTDecoder(IMAGE_SHAPE[-1], decoder_filters,
-                                      name=f"decoder_{n}") for n in names},
+        encoders={
+            n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,
+                                name=f"encoder_{n}", **init)
+            for n in names
+        },
+        decoders={
+            n: PolyMNISTDecoder(IMAGE_SHAPE[-1], decoder_filters,
+                                name=f"decoder_{n}", **init)
+            for n in names
+        },
         likelihoods={n: Laplace(likelihood_scale) for n in names},
         fusion=fusion,
         latent_dim=latent_dim,
