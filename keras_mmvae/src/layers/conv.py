@@ -6,6 +6,7 @@ import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.layers.gaussian_head import GaussianHead
+from keras_mmvae.src.layers.gaussian_head import gaussian_spec
 
 
 @keras_mmvae_export("keras_mmvae.layers.ConvEncoder")
@@ -78,9 +79,8 @@ class ConvEncoder(keras.layers.Layer):
         return self.head(x)
 
     def compute_output_spec(self, images, training=False):
-        shape = (images.shape[0], self.latent_dim)
-        return (keras.KerasTensor(shape, dtype=self.compute_dtype),
-                keras.KerasTensor(shape, dtype=self.compute_dtype))
+        return gaussian_spec(images.shape[:1], self.latent_dim,
+                             self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -5,6 +5,13 @@ import keras
 from keras_mmvae.src.api_export import keras_mmvae_export
 
 
+def gaussian_spec(batch_shape, latent_dim, dtype):
+    """Symbolic `(mean, log_var)` of shape `(*batch_shape, latent_dim)`."""
+    shape = tuple(batch_shape) + (latent_dim,)
+    return (keras.KerasTensor(shape, dtype=dtype),
+            keras.KerasTensor(shape, dtype=dtype))
+
+
 @keras_mmvae_export("keras_mmvae.layers.GaussianHead")
 class GaussianHead(keras.layers.Layer):
     """Two linear heads mapping features `(B, F)` to `(mean, log_var)`.
@@ -42,9 +49,8 @@ class GaussianHead(keras.layers.Layer):
         return self.mean_dense(features), self.log_var_dense(features)
 
     def compute_output_spec(self, features):
-        shape = tuple(features.shape[:-1]) + (self.latent_dim,)
-        return (keras.KerasTensor(shape, dtype=self.compute_dtype),
-                keras.KerasTensor(shape, dtype=self.compute_dtype))
+        return gaussian_spec(features.shape[:-1], self.latent_dim,
+                             self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
