@@ -17,9 +17,10 @@ Everything here works offline and writes nothing into `docs/`:
   executed notebooks `tutorials/<name>.ipynb` (see
   `docs/scripts/notebooks.py`), rendered by mkdocs-jupyter. A notebook that
   `tests/tutorials` already executed from the same sources, library, backend
-  and mode is re-used; otherwise it is executed here in small mode. Set
-  `KERAS_MMVAE_DOCS_EXECUTE=0` to render the tutorials without outputs
-  (quick local previews only).
+  and mode is re-used; otherwise it is executed here in small mode. For
+  quick local previews only: `KERAS_MMVAE_DOCS_EXECUTE=0` renders the
+  tutorials without outputs, `KERAS_MMVAE_DOCS_EXECUTE=cached` shows the
+  last executed notebooks even if the sources changed since.
 """
 
 import importlib.metadata
@@ -54,7 +55,27 @@ REFERENCE_MARKER = re.compile(r"<!-- reference-model:(\w+) -->")
 
 
 def reference_model_table(benchmark):
-    """Settings of `mm.models.<benchmark>()`, read from the built model."""
+    """Settings of `mm.models.<benchmark>()`, read from the built model.
+
+    Building the reference models takes a while (CelebA's has tens of
+    millions of weights), so the table is cached under `build/docs/`,
+    keyed by the library's sources.
+    """
+    import json
+
+    key = notebooks.library_digest()
+    cache = notebooks.ROOT / "build" / "docs" / f"reference_{benchmark}.json"
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("key") == key:
+            return stored["table"]
+    table = _build_reference_table(benchmark)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "table": table}))
+    return table
+
+
+def _build_reference_table(benchmark):
     import keras_mmvae.models as models
 
     hp = models.HYPERPARAMETERS[benchmark]
@@ -107,10 +128,15 @@ def _mathjax_files(config):
 def _tutorial_files(config):
     backend = notebooks.current_backend()
     mode = os.environ.get(notebooks.MODE_VARIABLE, "small")
-    run = os.environ.get("KERAS_MMVAE_DOCS_EXECUTE", "1") != "0"
+    policy = os.environ.get("KERAS_MMVAE_DOCS_EXECUTE", "1")
     out = []
     for source in notebooks.tutorial_sources():
-        if run:
+        stale = notebooks.executed_path(source, backend, mode)
+        if policy == "cached" and stale.exists():
+            path = stale
+            log.info("tutorial %s: showing the last executed notebook, "
+                     "possibly stale", source.stem)
+        elif policy != "0":
             try:
                 path, seconds, was_cached = notebooks.executed(
                     source, backend, mode)

@@ -197,8 +197,8 @@ for i, fusion in enumerate(FUSIONS):
            [accuracy[fusion][s] for s in SUBSETS], width, label=fusion)
 ax.set_xticks(np.arange(len(SUBSETS)), ["left half", "right half", "both"])
 ax.set_ylabel("label accuracy")
-ax.set_ylim(0, 1)
-ax.legend(ncols=5, fontsize=8, loc="lower center")
+ax.set_ylim(0, 1.15)
+ax.legend(ncols=5, fontsize=8, loc="upper center", frameon=False)
 plt.show()
 
 # %% [markdown]
@@ -217,6 +217,7 @@ for fusion in FUSIONS:
     assert identity_error[fusion] < 1e-3, (fusion, identity_error[fusion])
 assert shrinkage["poe"] < 1.0 and shrinkage["mopoe"] < 1.0, shrinkage
 assert shrinkage["moe"] > 0.99, shrinkage
+assert shrinkage["w2"] > 0.99 and shrinkage["mwb"] > 0.99, shrinkage
 for fusion in FUSIONS:
     assert accuracy[fusion][("left", "right")] > 0.6, accuracy[fusion]
 print("all checks passed")

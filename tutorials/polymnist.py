@@ -65,7 +65,7 @@ print("backend:", keras.config.backend(), "| mode:", MODE)
 if SMALL:
     root = mm.datasets.polymnist.make(
         mm.datasets.mnist.load(), os.path.join(tempfile.mkdtemp(), "PolyMNIST"),
-        num_train=1500, num_test=300, seed=0, progress=False)
+        num_train=1500, num_test=250, seed=0, progress=False)
 else:
     root = os.path.join(os.environ["KERAS_MMVAE_DATA_DIR"], "PolyMNIST")
 print(sorted(os.listdir(os.path.join(root, "train"))),
@@ -140,7 +140,7 @@ for fusion in FUSIONS:
 
 # %%
 classifiers, classifier_scores = mm.models.train_classifiers(
-    "polymnist", train, test_data=test, epochs=6 if SMALL else 30)
+    "polymnist", train, test_data=test, epochs=5 if SMALL else 30)
 print("classifier test accuracy:",
       {k: round(v, 3) for k, v in classifier_scores.items()})
 
@@ -162,8 +162,8 @@ coherence = {f: ev.coherence(models[f], test, classifiers, subsets=SUBSETS,
 by_size = {f: ev.coherence_by_size(coherence[f]) for f in FUSIONS}
 for fusion in FUSIONS:
     print(fusion, {k: round(v, 3) for k, v in by_size[fusion].items()})
-ev.plot_coherence_by_size(coherence, title="PolyMNIST (this run)")
-plt.show()
+figure = ev.plot_coherence_by_size(coherence, title="PolyMNIST (this run)")
+figure  # an Agg figure: shown as the cell's output
 
 # %% [markdown]
 # ## Latent linear probes
@@ -192,10 +192,10 @@ for fusion in FUSIONS:
 # %%
 inputs = {"m0": test_inputs["m0"][:8]}
 outputs = models["mwb"].conditional_generate(inputs)
-ev.plot_generations({k: keras.ops.convert_to_numpy(v)
-                     for k, v in outputs.items()}, inputs=inputs,
-                    title="MWB: all modalities from m0")
-plt.show()
+figure = ev.plot_generations({k: keras.ops.convert_to_numpy(v)
+                              for k, v in outputs.items()}, inputs=inputs,
+                             title="MWB: all modalities from m0")
+figure  # an Agg figure: shown as the cell's output
 
 # %% [markdown]
 # In small mode these are the numbers of a few seconds of training on a

@@ -9,15 +9,24 @@ window.MathJax = {
     processEscapes: true,
     processEnvironments: true,
   },
+  // Not Material's `ignoreHtmlClass: ".*|"`: that stops MathJax from
+  // descending into the notebook cells' classed containers, so the
+  // tutorials' `$...$` would stay raw. Code and pre blocks are skipped by
+  // MathJax's defaults; the Markdown pages' math comes as arithmatex spans.
   options: {
-    ignoreHtmlClass: ".*|",
+    ignoreHtmlClass: "tex2jax_ignore",
     processHtmlClass: "arithmatex|jp-MarkdownOutput",
   },
 };
 
+// Material emits document$ on every page load (and on instant navigation):
+// typeset the new content once MathJax is ready.
 document$.subscribe(() => {
   if (window.MathJax && MathJax.startup && MathJax.typesetPromise) {
-    MathJax.startup.output.clearCache();
+    const output = MathJax.startup.output;
+    if (output && typeof output.clearCache === "function") {
+      output.clearCache();
+    }
     MathJax.typesetClear();
     MathJax.texReset();
     MathJax.typesetPromise();

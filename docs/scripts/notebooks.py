@@ -66,7 +66,8 @@ def current_backend():
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def _library_digest():
+def library_digest():
+    """SHA-256 of the library's Python sources."""
     digest = hashlib.sha256()
     for path in sorted(LIBRARY.rglob("*.py")):
         digest.update(str(path.relative_to(ROOT)).encode())
@@ -77,7 +78,7 @@ def _library_digest():
 def cache_key(source, backend, mode):
     """Key of an executed notebook: sources, library, backend and mode."""
     digest = hashlib.sha256()
-    for part in (RUNNER_VERSION, backend, mode, _library_digest()):
+    for part in (RUNNER_VERSION, backend, mode, library_digest()):
         digest.update(part.encode())
     digest.update(pathlib.Path(source).read_bytes())
     return digest.hexdigest()

@@ -3,6 +3,14 @@
 Metric results are plain dicts keyed by subsets (tuples of modality names)
 or `(subset, target)` pairs; `serialize_results` / `save_results` turn the
 keys into strings (`"m0+m1"`, `"m0+m1->m2"`) for JSON and back.
+
+Data may be `(inputs, labels)` NumPy arrays, a `keras.utils.PyDataset` (e.g.
+from `mm.datasets.<benchmark>.load`) or any iterable of such batches. Each
+batch runs through the model in one compiled function (Keras
+`predict_on_batch`: `jax.jit` / `tf.function`), traced once per batch
+shape; a model compiled with `run_eagerly=True` is evaluated eagerly.
+Randomness comes from a `keras.random.SeedGenerator` seeded by each
+function's `seed`.
 """
 
 from keras_mmvae.src.evaluation.callbacks import EvaluationCallback

@@ -100,7 +100,9 @@ def test_full_set_masks_and_datasets():
     labels = _digits(64)
     data = one_hot_data(NAMES, labels, 10)
     model = identity_model(NAMES, 10)
-    classifiers = {"a": identity_classifier(10), "c": identity_classifier(10)}
+    # A Keras model and a plain NumPy callable as classifiers.
+    classifiers = {"a": identity_classifier(10),
+                   "c": lambda x: np.asarray(x) - 0.5}
     result = ev.coherence(model, (data, labels), classifiers, subsets="all")
     assert len(result) == 7 * 2  # every subset × the two targets
     # Mask "b" out of half the rows: subsets with "b" use the other half.

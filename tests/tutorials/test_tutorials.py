@@ -4,7 +4,8 @@ Each jupytext percent-format source is converted to a notebook and executed
 with nbclient in a fresh kernel, under the current `KERAS_BACKEND` and with
 `KERAS_MMVAE_TUTORIAL_MODE=small` (offline data, small models). The
 tutorials end with assertions on their key numbers, so a failing cell or a
-drifting number fails the test. The executed notebooks are stored under
+drifting number fails the test (skipped on torch unless
+`KERAS_MMVAE_TUTORIALS_ON_TORCH=1`). The executed notebooks are stored under
 `build/tutorials/` and re-used by the docs build (`docs/hooks.py`) when
 nothing changed.
 
@@ -12,6 +13,7 @@ Run: `KERAS_BACKEND=jax python -m pytest tests/tutorials -q`.
 """
 
 import importlib.util
+import os
 import pathlib
 import re
 
@@ -54,10 +56,19 @@ def test_tutorials_are_percent_format_and_keep_the_backend():
             "environment")
 
 
+# PyTorch runs the Keras models eagerly: the tutorials take several times
+# longer there, so `make test` runs them on JAX and TensorFlow only. Set
+# KERAS_MMVAE_TUTORIALS_ON_TORCH=1 to run them on torch too.
+ON_TORCH = os.environ.get("KERAS_MMVAE_TUTORIALS_ON_TORCH", "0") == "1"
+
+
 @pytest.mark.large
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
 def test_tutorial_runs(source):
     backend = keras.config.backend()
+    if backend == "torch" and not ON_TORCH:
+        pytest.skip("tutorials run on JAX and TensorFlow; set "
+                    "KERAS_MMVAE_TUTORIALS_ON_TORCH=1 for torch")
     path, seconds = notebooks.execute(source, backend=backend, mode="small")
     print(f"{source.stem} [{backend}, small]: {seconds:.1f} s")
     assert path.exists()

@@ -1,6 +1,7 @@
 """Keras callbacks: periodic evaluation and generation grids during `fit`."""
 
 import os
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -13,6 +14,7 @@ from keras_mmvae.src.evaluation.coherence import coherence_by_size
 from keras_mmvae.src.evaluation.coherence import decoded_means
 from keras_mmvae.src.evaluation.coherence import sample_posterior
 from keras_mmvae.src.evaluation.coherence import unconditional_coherence
+from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.linear_probe import linear_probe
 from keras_mmvae.src.evaluation.log_likelihood import log_likelihood
 from keras_mmvae.src.evaluation.plots import plot_generations
@@ -92,9 +94,9 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def __init__(
         self,
-        metrics,
-        test_data=None,
-        train_data=None,
+        metrics: str | Callable | dict | list,
+        test_data: EvaluationData | None = None,
+        train_data: EvaluationData | None = None,
         classifiers: dict | None = None,
         every_n_epochs: int = 1,
         metric_kwargs: dict | None = None,
@@ -244,7 +246,7 @@ class GenerationGridCallback(keras.callbacks.Callback):
         directory: str | os.PathLike,
         every_n_epochs: int = 1,
         num_samples: int = 8,
-        conditioning_data=None,
+        conditioning_data: EvaluationData | None = None,
         subsets: list[tuple[str, ...]] | None = None,
         seed: int = 0,
     ):

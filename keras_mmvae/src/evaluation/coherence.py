@@ -7,9 +7,11 @@ from keras import ops
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
 from keras_mmvae.src.evaluation.scores import check_average
 from keras_mmvae.src.layers.barycenter_fusion import sample_from_components
+from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 from keras_mmvae.src.ops.gaussian import reparameterize
 from keras_mmvae.src.ops.subsets import sample_components
 
@@ -55,8 +57,8 @@ def _targets(model, classifiers):
 
 @keras_mmvae_export("keras_mmvae.evaluation.coherence")
 def coherence(
-    model,
-    data,
+    model: MultimodalVAE,
+    data: EvaluationData,
     classifiers: dict,
     subsets: str | list[tuple[str, ...]] | None = None,
     batch_size: int = 256,
@@ -110,8 +112,9 @@ def coherence(
         z = sample_posterior(vae, mean, log_var, inputs[common.SUBSET_MASK],
                              runner.seed_generator)
         generated = decoded_means(vae, z, runner.seed_generator)
-        return {t: runner.modules[t](generated[t], training=False)
-                if t in runner.modules else generated[t] for t in targets}
+        layers = runner.extra_layers
+        return {t: layers[t](generated[t], training=False)
+                if t in layers else generated[t] for t in targets}
 
     runner = common.EvaluationRunner(model, step, inside, seed=seed)
     scores = {}
@@ -167,7 +170,7 @@ def coherence_by_size(
 
 @keras_mmvae_export("keras_mmvae.evaluation.unconditional_coherence")
 def unconditional_coherence(
-    model,
+    model: MultimodalVAE,
     classifiers: dict,
     num_samples: int = 10000,
     batch_size: int = 256,
@@ -208,8 +211,9 @@ def unconditional_coherence(
         z = keras.random.normal((rows, vae.latent_dim),
                                 seed=runner.seed_generator)
         generated = decoded_means(vae, z, runner.seed_generator)
-        return {t: runner.modules[t](generated[t], training=False)
-                if t in runner.modules else generated[t] for t in targets}
+        layers = runner.extra_layers
+        return {t: layers[t](generated[t], training=False)
+                if t in layers else generated[t] for t in targets}
 
     runner = common.EvaluationRunner(model, step, inside, seed=seed)
     agree, total = 0, 0

@@ -101,7 +101,8 @@ class EvaluationRunner(keras.Model):
 
     `step(runner, inputs)` is written with `keras.ops` and reads the model
     as `runner.vae`, extra Keras layers (e.g. classifiers) as
-    `runner.modules`, and draws randomness from `runner.seed_generator`.
+    `runner.extra_layers`, and draws randomness from
+    `runner.seed_generator`.
     `run` calls it through `predict_on_batch`, so it is traced once per
     batch shape (`jax.jit`, `tf.function`; eager on torch) instead of
     dispatching every operation eagerly, and Keras threads the variables
@@ -111,11 +112,11 @@ class EvaluationRunner(keras.Model):
     whose many small compilations cost more than they save).
     """
 
-    def __init__(self, vae, step, modules=None, seed=None, **kwargs):
+    def __init__(self, vae, step, extra_layers=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.run_eagerly = bool(getattr(vae, "run_eagerly", False))
         self.vae = vae
-        self.modules = dict(modules or {})
+        self.extra_layers = dict(extra_layers or {})
         self.step_fn = step
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.padded_size = None

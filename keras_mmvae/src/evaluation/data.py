@@ -13,10 +13,15 @@ Evaluation functions accept
 Batches come out as NumPy: `(inputs dict, labels or None)`.
 """
 
+from collections.abc import Iterable
+
 import keras
 import numpy as np
 
 MASK_KEY = "mask"
+
+EvaluationData = tuple | dict | keras.utils.PyDataset | Iterable
+"""`(inputs, labels)` arrays, an inputs dict, a `PyDataset` or batches."""
 
 
 def _to_numpy(x):

@@ -10,6 +10,8 @@ downloads weights; the user supplies them.
 """
 
 import os
+from collections.abc import Callable
+from collections.abc import Iterable
 
 import keras
 import numpy as np
@@ -33,7 +35,9 @@ def _batches(images, batch_size):
 
 @keras_mmvae_export("keras_mmvae.evaluation.feature_statistics")
 def feature_statistics(
-    images, feature_extractor, batch_size: int = 64
+    images: np.ndarray | Iterable,
+    feature_extractor: Callable,
+    batch_size: int = 64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance (float64) of the features of `images`.
 
@@ -96,9 +100,9 @@ def frechet_distance(
 
 @keras_mmvae_export("keras_mmvae.evaluation.fid")
 def fid(
-    real_images,
-    generated_images,
-    feature_extractor,
+    real_images: np.ndarray | Iterable,
+    generated_images: np.ndarray | Iterable,
+    feature_extractor: Callable,
     batch_size: int = 64,
 ) -> float:
     """Fréchet Inception Distance between real and generated images.

@@ -5,8 +5,10 @@ import numpy as np
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
 from keras_mmvae.src.evaluation.scores import check_average
+from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 
 
 def sample_examples(data, num, seed=0, batch_size=256):
@@ -97,9 +99,9 @@ def _predict(probes, features, multilabel):
 
 @keras_mmvae_export("keras_mmvae.evaluation.linear_probe")
 def linear_probe(
-    model,
-    train_data,
-    test_data,
+    model: MultimodalVAE,
+    train_data: EvaluationData,
+    test_data: EvaluationData,
     num_train: int = 500,
     subsets: str | list[tuple[str, ...]] | None = None,
     batch_size: int = 256,

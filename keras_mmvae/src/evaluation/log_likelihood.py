@@ -8,6 +8,8 @@ from keras import ops
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.evaluation.data import EvaluationData
+from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 from keras_mmvae.src.ops.gaussian import gaussian_log_prob
 from keras_mmvae.src.ops.subsets import sample_components
 
@@ -138,7 +140,13 @@ def _weights(runner, model, inputs, mask, num_samples, chunk):
             for key, value in pieces.items()}
 
 
-def importance_log_weights(model, inputs, mask, num_samples, seed=None):
+def importance_log_weights(
+    model: MultimodalVAE,
+    inputs: dict,
+    mask: np.ndarray,
+    num_samples: int,
+    seed: int | None = None,
+) -> dict[str, np.ndarray]:
     """Log importance weights of the joint and of every single modality.
 
     With proposal `q_A` (the modalities marked in `mask`):
@@ -174,8 +182,8 @@ def _log_mean_exp(x):
 
 @keras_mmvae_export("keras_mmvae.evaluation.log_likelihood")
 def log_likelihood(
-    model,
-    data,
+    model: MultimodalVAE,
+    data: EvaluationData,
     num_samples: int = 12,
     subsets: str | list[tuple[str, ...]] | None = None,
     batch_size: int = 64,

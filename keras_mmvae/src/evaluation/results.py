@@ -37,7 +37,7 @@ def _is_subset(key):
 
 
 @keras_mmvae_export("keras_mmvae.evaluation.key_to_string")
-def key_to_string(key) -> str:
+def key_to_string(key: str | int | tuple) -> str:
     """`("m0", "m1")` → `"m0+m1"`; `(("m0",), "m1")` → `"m0->m1"`.
 
     Strings pass through; integers become their decimal string.
@@ -64,7 +64,9 @@ def key_to_string(key) -> str:
 
 
 @keras_mmvae_export("keras_mmvae.evaluation.string_to_key")
-def string_to_key(text: str, modality_names: list[str] | None = None):
+def string_to_key(
+    text: str, modality_names: list[str] | None = None
+) -> str | int | tuple:
     """Inverse of `key_to_string`.
 
     Args:

@@ -13,7 +13,7 @@ def check_average(average):
     return average
 
 
-def mean_average_precision(labels, scores):
+def mean_average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     """Mean over attributes of `sklearn.metrics.average_precision_score`.
 
     An attribute without any positive example scores 0 (MoPoE's convention

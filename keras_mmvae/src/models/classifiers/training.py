@@ -8,6 +8,7 @@ import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import data as data_lib
+from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
 from keras_mmvae.src.models.classifiers.architectures import (
     benchmark_classifiers,
@@ -98,12 +99,12 @@ def _fit_inputs(data, modality, multilabel):
 @keras_mmvae_export("keras_mmvae.models.train_classifier")
 def train_classifier(
     classifier: keras.Model,
-    data,
+    data: EvaluationData,
     modality: str,
     epochs: int = 10,
     batch_size: int = 256,
     learning_rate: float = 1e-3,
-    validation_data=None,
+    validation_data: EvaluationData | None = None,
     multilabel: bool | None = None,
     verbose: int | str = 0,
 ) -> keras.callbacks.History:
@@ -156,7 +157,7 @@ def train_classifier(
 @keras_mmvae_export("keras_mmvae.models.evaluate_classifier")
 def evaluate_classifier(
     classifier: keras.Model,
-    data,
+    data: EvaluationData,
     modality: str,
     batch_size: int = 256,
     attribute_average: str = "dataset",
@@ -191,8 +192,8 @@ def evaluate_classifier(
 @keras_mmvae_export("keras_mmvae.models.train_classifiers")
 def train_classifiers(
     classifiers: dict[str, keras.Model] | str,
-    train_data,
-    test_data=None,
+    train_data: EvaluationData,
+    test_data: EvaluationData | None = None,
     directory: str | os.PathLike | None = None,
     epochs: int = 10,
     batch_size: int = 256,

@@ -127,7 +127,6 @@ class CelebAImageEncoder(_CelebAEncoder):
 
     def make_network(self, input_shape):
         check_shape(self, input_shape, IMAGE_SHAPE, "images")
-        dtype = self.dtype_policy
         kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="images")
         x = image_features(inputs, self.dim, self.dropout, **kw)
@@ -162,7 +161,6 @@ class CelebATextEncoder(_CelebAEncoder):
 
     def make_network(self, input_shape):
         check_shape(self, input_shape, (TEXT_LENGTH, None), "text")
-        dtype = self.dtype_policy
         kw = self.layer_kwargs()
         inputs = keras.Input(input_shape, name="text")
         x = text_features(inputs, self.dim, self.dropout, **kw)

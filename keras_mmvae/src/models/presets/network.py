@@ -18,7 +18,12 @@ class ReferenceNetwork(keras.layers.Layer):
         **kwargs: Standard `keras.layers.Layer` arguments.
     """
 
-    def __init__(self, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        kernel_initializer: str | keras.initializers.Initializer = (
+            "glorot_uniform"),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
