@@ -10,6 +10,9 @@ BACKENDS ?= jax tensorflow torch
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export NO_MKDOCS_2_WARNING ?= 1
+# Identical JAX programs compiled by many tests are compiled once per run.
+export JAX_COMPILATION_CACHE_DIR ?= $(abspath $(VENV))/jax-cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
 .PHONY: install test test-backends docs demo bench clean
 

@@ -30,12 +30,13 @@
 #   reference architecture and hyper-parameters.
 
 # %%
+import io
 import os
 import tempfile
 import time
 
+import IPython.display
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
@@ -48,6 +49,13 @@ SMALL = MODE == "small"
 keras.utils.set_random_seed(0)
 rng = np.random.default_rng(0)
 print("backend:", keras.config.backend(), "| mode:", MODE)
+
+
+def show(figure):
+    """Shows a figure of `mm.evaluation` (built without pyplot) inline."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    IPython.display.display(IPython.display.Image(buffer.getvalue()))
 
 # %% [markdown]
 # ## A fixture in the official layout
@@ -144,8 +152,8 @@ print({k: v.shape for k, v in test_inputs.items()}, test_labels.shape)
 texts = [mm.datasets.decode_text(t) for t in test_inputs["text"][:3]]
 for text in texts:
     print(repr(text.strip("*")))
-figure = ev.plot_generations({"image": test_inputs["image"][:8]}, title="test images")
-figure  # an Agg figure: shown as the cell's output
+show(ev.plot_generations({"image": test_inputs["image"][:8]},
+                         title="test images"))
 
 # %% [markdown]
 # ## The reference model, with style latents

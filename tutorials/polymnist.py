@@ -38,10 +38,12 @@
 #   GPU).
 
 # %%
+import io
 import os
 import tempfile
 import time
 
+import IPython.display
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -53,6 +55,13 @@ MODE = os.environ.get("KERAS_MMVAE_TUTORIAL_MODE", "small")
 SMALL = MODE == "small"
 keras.utils.set_random_seed(0)
 print("backend:", keras.config.backend(), "| mode:", MODE)
+
+
+def show(figure):
+    """Shows a figure of `mm.evaluation` (built without pyplot) inline."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    IPython.display.display(IPython.display.Image(buffer.getvalue()))
 
 # %% [markdown]
 # ## Data
@@ -162,8 +171,7 @@ coherence = {f: ev.coherence(models[f], test, classifiers, subsets=SUBSETS,
 by_size = {f: ev.coherence_by_size(coherence[f]) for f in FUSIONS}
 for fusion in FUSIONS:
     print(fusion, {k: round(v, 3) for k, v in by_size[fusion].items()})
-figure = ev.plot_coherence_by_size(coherence, title="PolyMNIST (this run)")
-figure  # an Agg figure: shown as the cell's output
+show(ev.plot_coherence_by_size(coherence, title="PolyMNIST (this run)"))
 
 # %% [markdown]
 # ## Latent linear probes
@@ -192,10 +200,9 @@ for fusion in FUSIONS:
 # %%
 inputs = {"m0": test_inputs["m0"][:8]}
 outputs = models["mwb"].conditional_generate(inputs)
-figure = ev.plot_generations({k: keras.ops.convert_to_numpy(v)
-                              for k, v in outputs.items()}, inputs=inputs,
-                             title="MWB: all modalities from m0")
-figure  # an Agg figure: shown as the cell's output
+show(ev.plot_generations({k: keras.ops.convert_to_numpy(v)
+                          for k, v in outputs.items()}, inputs=inputs,
+                         title="MWB: all modalities from m0"))
 
 # %% [markdown]
 # In small mode these are the numbers of a few seconds of training on a

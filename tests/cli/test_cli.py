@@ -13,6 +13,13 @@ from keras_mmvae import models
 from keras_mmvae.src.cli import training
 from keras_mmvae.src.cli.main import main
 
+# The command line is backend-agnostic glue over code that the rest of the
+# suite tests on every backend; its slow end-to-end runs use the backend
+# `make demo` uses, to keep the three-backend suite inside the CI budget.
+end_to_end = pytest.mark.skipif(
+    keras.config.backend() != "tensorflow",
+    reason="end-to-end CLI runs use the tensorflow backend (make demo's)")
+
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
@@ -34,6 +41,7 @@ def run_cli(*args):
     return main([str(a) for a in args])
 
 
+@end_to_end
 def test_train_writes_checkpoint_and_resumes(data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     common = ["train", "--benchmark", "polymnist", "--fusion", "mwb",
@@ -56,6 +64,7 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@end_to_end
 def test_interrupted_run_resumes_to_the_same_epoch_count(data_dir, tmp_path):
     kwargs = dict(batch_size=20, model_kwargs=SMALL, verbose=0)
     out = tmp_path / "interrupted"
@@ -75,6 +84,7 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(data_dir, tmp_path):
     assert fresh["epochs_completed"] == state["epochs_completed"]
 
 
+@end_to_end
 def test_evaluate_writes_json(data_dir, tmp_path):
     out = tmp_path / "run"
     assert run_cli("train", "--benchmark", "polymnist", "--data-dir",
@@ -121,6 +131,7 @@ def test_module_help_runs():
     assert "demo" in result.stdout and "KERAS_BACKEND" in result.stdout
 
 
+@end_to_end
 def test_demo_writes_its_outputs(tmp_path):
     out = tmp_path / "demo"
     assert run_cli("demo", "--out", out, "--num-train", "256",

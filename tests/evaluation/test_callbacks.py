@@ -40,35 +40,51 @@ def test_evaluation_callback_logs_into_history():
         return {("a",): 1.0, "text": "not logged"}
 
     callback = ev.EvaluationCallback(
-        ["coherence", "linear_probe", "log_likelihood",
-         "unconditional_coherence", ("custom", custom)],
-        test_data=(x, labels), train_data=(x, labels),
-        classifiers=classifiers, every_n_epochs=2,
-        metric_kwargs={"linear_probe": {"num_train": 32},
-                       "log_likelihood": {"num_samples": 2},
-                       "unconditional_coherence": {"num_samples": 32}},
+        ["log_likelihood", ("custom", custom)], test_data=(x, labels),
+        every_n_epochs=2,
+        metric_kwargs={"log_likelihood": {"num_samples": 2}},
     )
     history = model.fit(x, batch_size=32, epochs=3, callbacks=[callback],
                         verbose=0)
     logged = history.history
-    expected = {"coherence/1", "linear_probe/a", "linear_probe/b",
-                "linear_probe/a+b", "log_likelihood/a",
-                "log_likelihood/b", "log_likelihood/a+b",
-                "unconditional_coherence", "custom/a"}
+    expected = {"log_likelihood/a", "log_likelihood/b",
+                "log_likelihood/a+b", "custom/a"}
     assert expected <= set(logged)
     assert not {k for k in logged if k.startswith("custom/text")}
     for key in expected:
         assert len(logged[key]) == 1  # after epoch 2 only
-        assert all(np.isfinite(logged[key]))
+        assert np.isfinite(logged[key][0])
     assert len(logged["loss"]) == 3
     assert callback.evaluated_epochs == [2]
     assert calls == [model]
-    # The full coherence matrix is kept; the log holds its headline.
-    full = callback.results[2]["coherence"]
+    assert logged["log_likelihood/a+b"][0] == pytest.approx(
+        callback.results[2]["log_likelihood"][("a", "b")])
+
+
+def test_evaluation_callback_builtin_metrics():
+    model, x, labels, classifiers = _setup()
+    model(x)
+    model.run_eagerly = True  # tiny model: evaluate op by op
+    callback = ev.EvaluationCallback(
+        ["coherence", "linear_probe", "unconditional_coherence"],
+        test_data=(x, labels), train_data=(x, labels),
+        classifiers=classifiers,
+        metric_kwargs={"linear_probe": {"num_train": 32},
+                       "unconditional_coherence": {"num_samples": 32}},
+    )
+    callback.set_model(model)
+    logs = {"loss": 1.0}
+    callback.on_epoch_end(0, logs)
+    assert set(logs) == {"loss", "coherence/1", "linear_probe/a",
+                         "linear_probe/b", "linear_probe/a+b",
+                         "unconditional_coherence"}
+    full = callback.results[1]["coherence"]
     assert set(full) == {(("a",), "a"), (("a",), "b"), (("b",), "a"),
                          (("b",), "b")}
-    assert logged["coherence/1"][-1] == pytest.approx(
-        ev.coherence_by_size(full)[1])
+    # The log holds the headline: targets outside the input subset.
+    assert logs["coherence/1"] == pytest.approx(
+        (full[(("a",), "b")] + full[(("b",), "a")]) / 2)
+    assert 0.0 <= logs["unconditional_coherence"] <= 1.0
 
 
 def test_evaluation_callback_uses_trained_weights():

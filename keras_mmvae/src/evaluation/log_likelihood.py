@@ -1,5 +1,4 @@
-"""Importance-sampled (IWAE) log-likelihoods (MoPoE `eval_metrics/likelihood`).
-"""
+"""IWAE log-likelihood estimates (MoPoE `eval_metrics/likelihood.py`)."""
 
 import keras
 import numpy as np

@@ -13,8 +13,10 @@ from keras_mmvae.src.layers.gaussian_head import gaussian_spec
 class ConvEncoder(keras.layers.Layer):
     """Strided `Conv2D` stack → Dense → Gaussian heads `(mean, log_var)`.
 
-    With the defaults and 28×28×3 inputs this is the PolyMNIST reference
-    encoder of MoPoE (1,667,648 parameters at `latent_dim=512`).
+    With the defaults and 28×28×3 inputs it has the shapes and parameter
+    count of MoPoE's PolyMNIST encoder (1,667,648 at `latent_dim=512`);
+    Keras `"same"` padding places the odd pad after rather than on both
+    sides, so `mm.models.PolyMNISTEncoder` is the exact port.
 
     Args:
         latent_dim: Latent size `D`.
@@ -109,8 +111,9 @@ class ConvDecoder(keras.layers.Layer):
     The start resolution is `output_shape` halved (rounding up) once per
     transposed convolution; `output_padding` is chosen per layer so that
     the output has exactly `output_shape`. With the defaults and
-    `output_shape=(28, 28, 3)` this is the PolyMNIST reference decoder
-    (4×4×128 → 7 → 14 → 28; 1,143,747 parameters at latent 512). The last
+    `output_shape=(28, 28, 3)` it has the shapes of MoPoE's PolyMNIST
+    decoder (4×4×128 → 7 → 14 → 28; 1,143,747 parameters at latent 512;
+    `mm.models.PolyMNISTDecoder` is the exact port). The last
     layer is linear (a Laplace location or logits).
 
     Args:
