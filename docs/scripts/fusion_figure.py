@@ -23,9 +23,12 @@ EXPERT_STDS = (1.0, 3.0)
 
 
 def _experts():
+    from keras import ops
+
     mean = np.asarray(EXPERT_MEANS, "float32").reshape(1, 2, 1)
     log_var = np.log(np.square(np.asarray(EXPERT_STDS, "float32")))
-    return mean, log_var.reshape(1, 2, 1)
+    return ops.convert_to_tensor(mean), ops.convert_to_tensor(
+        log_var.reshape(1, 2, 1))
 
 
 def worked_example():
@@ -40,8 +43,8 @@ def worked_example():
     import keras_mmvae as mm
 
     mean, log_var = _experts()
-    both = np.ones((1, 1, 2), "float32")  # (B, S, M): one component
-    one = np.ones((1, 1), "float32")
+    both = ops.ones((1, 1, 2))  # (B, S, M) weights: one component
+    one = ops.ones((1, 1))
 
     def row(pair):
         m, lv = pair
@@ -62,7 +65,7 @@ def worked_example():
     rows.append(("moe", "forward-KL barycenter, moment-matched "
                  "(the MoE mixture's mean and variance)",
                  *row(mm.ops.moment_match(mean, log_var,
-                                          np.full((1, 2), 0.5, "float32")))))
+                                          ops.full((1, 2), 0.5)))))
     return rows
 
 
@@ -73,7 +76,7 @@ def w2_objective():
     import keras_mmvae as mm
 
     mean, log_var = _experts()
-    both = np.ones((1, 1, 2), "float32")
+    both = ops.ones((1, 1, 2))
     fused_mean, fused_log_var = mm.ops.w2_barycenter(mean, log_var, both)
     total = 0.0
     for m in range(2):
