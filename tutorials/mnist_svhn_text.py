@@ -104,7 +104,8 @@ print(len(train), "training batches;",
       {k: v.shape for k, v in test_inputs.items()})
 
 # %%
-show(ev.plot_generations({k: v[:8] for k, v in test_inputs.items()},
+spread = np.linspace(0, len(test_labels) - 1, 8).astype(int)  # all digits
+show(ev.plot_generations({k: v[spread] for k, v in test_inputs.items()},
                          title="test triples (one per column)"))
 
 # %% [markdown]
@@ -175,7 +176,7 @@ for fusion in FUSIONS:
 # column:
 
 # %%
-inputs = {"text": test_inputs["text"][:8]}
+inputs = {"text": test_inputs["text"][spread]}
 outputs = models["mwb"].conditional_generate(inputs)
 show(ev.plot_generations({k: keras.ops.convert_to_numpy(v)
                           for k, v in outputs.items()}, inputs=inputs,

@@ -198,7 +198,8 @@ for fusion in FUSIONS:
 # from it alone with MWB.
 
 # %%
-inputs = {"m0": test_inputs["m0"][:8]}
+spread = np.linspace(0, len(test_labels) - 1, 8).astype(int)  # all digits
+inputs = {"m0": test_inputs["m0"][spread]}
 outputs = models["mwb"].conditional_generate(inputs)
 show(ev.plot_generations({k: keras.ops.convert_to_numpy(v)
                           for k, v in outputs.items()}, inputs=inputs,

@@ -93,7 +93,7 @@ class BarycenterFusion(keras.layers.Layer):
 
     Returns:
         A dict with `"mean"` and `"log_var"` `(B, S, D)` and `"weight"`
-        `(B, S)` (rows sum to 1).
+            `(B, S)` (rows sum to 1).
 
     Example:
     ```python

@@ -21,6 +21,7 @@ def _shifted_exp(x, mask=None):
     Unavailable experts (`mask` 0) neither set the shift nor reach `exp`:
     their entries become exactly 1 and must carry weight 0.
     """
+    x = ops.convert_to_tensor(x)
     if mask is None:
         shift = ops.max(x, axis=1)  # (B, D)
     else:
@@ -120,7 +121,8 @@ def moment_match(mean, log_var, weight):
     This is the forward-KL barycenter restricted to Gaussians (diagonal).
 
     Args:
-        mean, log_var: `(B, S, D)` component parameters.
+        mean: `(B, S, D)` component means.
+        log_var: `(B, S, D)` component log-variances.
         weight: `(B, S)` mixture weights summing to 1.
 
     Returns:

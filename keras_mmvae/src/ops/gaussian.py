@@ -70,8 +70,10 @@ def wasserstein2(mean1, log_var1, mean2, log_var2, squared=True):
     standard deviations.
 
     Args:
-        mean1, log_var1, mean2, log_var2: Gaussian parameters, latent on the
-            last axis.
+        mean1: Means of the first Gaussian, latent on the last axis.
+        log_var1: Log-variances of the first Gaussian.
+        mean2: Means of the second Gaussian.
+        log_var2: Log-variances of the second Gaussian.
         squared: Return `W2²` (default) or `W2`.
 
     Returns:
