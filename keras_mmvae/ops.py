@@ -13,6 +13,7 @@ from keras_mmvae.src.ops.gaussian import wasserstein2
 from keras_mmvae.src.ops.subsets import modality_subsets
 from keras_mmvae.src.ops.subsets import sample_components
 from keras_mmvae.src.ops.subsets import stratified_components
+from keras_mmvae.src.ops.subsets import stratified_selection
 from keras_mmvae.src.ops.subsets import subset_matrix
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "reparameterize",
     "sample_components",
     "stratified_components",
+    "stratified_selection",
     "subset_matrix",
     "w2_barycenter",
     "w2_barycenter_full",

@@ -15,6 +15,7 @@ function's `seed`.
 
 from keras_mmvae.src.evaluation.callbacks import EvaluationCallback
 from keras_mmvae.src.evaluation.callbacks import GenerationGridCallback
+from keras_mmvae.src.evaluation.callbacks import LearningCurves
 from keras_mmvae.src.evaluation.coherence import coherence
 from keras_mmvae.src.evaluation.coherence import coherence_by_size
 from keras_mmvae.src.evaluation.coherence import unconditional_coherence
@@ -27,6 +28,7 @@ from keras_mmvae.src.evaluation.linear_probe import linear_probe
 from keras_mmvae.src.evaluation.log_likelihood import log_likelihood
 from keras_mmvae.src.evaluation.plots import plot_coherence_by_size
 from keras_mmvae.src.evaluation.plots import plot_generations
+from keras_mmvae.src.evaluation.plots import plot_learning_curves
 from keras_mmvae.src.evaluation.results import deserialize_results
 from keras_mmvae.src.evaluation.results import key_to_string
 from keras_mmvae.src.evaluation.results import load_results
@@ -38,6 +40,7 @@ __all__ = [
     "EvaluationCallback",
     "GenerationGridCallback",
     "InceptionFeatures",
+    "LearningCurves",
     "coherence",
     "coherence_by_size",
     "deserialize_results",
@@ -51,6 +54,7 @@ __all__ = [
     "log_likelihood",
     "plot_coherence_by_size",
     "plot_generations",
+    "plot_learning_curves",
     "save_results",
     "serialize_results",
     "string_to_key",

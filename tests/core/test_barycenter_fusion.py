@@ -86,7 +86,8 @@ def test_worked_example_of_method_section_6():
                                    expected, rtol=1e-5, err_msg=name)
     moe = mm.BarycenterFusion(mode="moe")
     moe.build(mean.shape)
-    matched = to_numpy(moe.posterior(mean, log_var))
+    matched = to_numpy(moe.posterior(mean, log_var,
+                                      moe_posterior="moment_matched"))
     np.testing.assert_allclose([matched[0].item(), np.exp(matched[1]).item()],
                                [1.0, 6.0], rtol=1e-5)
     # W2^2 from the W2 barycenter to each expert is 2.
@@ -112,7 +113,8 @@ def test_variance_ordering():
         var[mode] = np.exp(out["log_var"][:, 0])
     fusion = mm.BarycenterFusion(mode="moe")
     fusion.build(mean.shape)
-    var["moe"] = np.exp(to_numpy(fusion.posterior(mean, log_var))[1])
+    var["moe"] = np.exp(to_numpy(fusion.posterior(
+        mean, log_var, moe_posterior="moment_matched"))[1])
     mean_var = np.exp(log_var).mean(1)
     mvae = np.exp(fuse(mean, log_var, mode="poe")["log_var"][:, 0])
     eps = 1e-5

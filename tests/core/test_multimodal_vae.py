@@ -98,12 +98,49 @@ def test_stratified_selection_follows_blocks_and_random_varies():
     assert not np.array_equal(first, second)  # the generator advances
 
 
-def test_joint_fusion_samples_random_available_subsets():
+@pytest.mark.parametrize("fusion", ["w2", "poe"])
+def test_joint_fusion_trains_on_all_available_modalities(fusion):
+    """`"auto"`: the reference WB-VAE / MVAE objective, no subset draw."""
+    names = ("a", "b", "c")
+    data = make_data(32, names)
+    rng = np.random.default_rng(0)
+    mask = (rng.random((32, 3)) < 0.6).astype("float32")
+    mask[0] = 0.0  # nothing available -> the prior
+    mask[1] = 1.0
+    data["mask"] = mask
+    vae = make_vae(names, fusion=fusion)
+    assert vae.subset_sampling == "auto"
+    out = to_numpy(vae(data, training=True))
+    assert "subset" not in out or np.array_equal(out["subset"], mask)
+    experts = {k: [] for k in ("mean", "log_var")}
+    for name in names:
+        m, lv = vae.encoders[name](data[name])
+        experts["mean"].append(to_numpy(m))
+        experts["log_var"].append(to_numpy(lv))
+    mean = np.stack(experts["mean"], 1)
+    std = np.exp(0.5 * np.clip(np.stack(experts["log_var"], 1), -10, 10))
+    for b in range(32):
+        used = mask[b] > 0
+        if fusion == "w2":  # equal weights: means and std devs average
+            expected_mean = mean[b, used].mean(0) if used.any() else 0.0
+            expected_std = std[b, used].mean(0) if used.any() else 1.0
+        else:  # product of the available experts and the prior expert
+            precision = 1.0 + (1.0 / std[b, used] ** 2).sum(0)
+            expected_mean = (mean[b, used] / std[b, used] ** 2).sum(0) \
+                / precision
+            expected_std = precision ** -0.5
+        np.testing.assert_allclose(out["mean"][b, 0], expected_mean,
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(np.exp(0.5 * out["log_var"][b, 0]),
+                                   expected_std, rtol=1e-4)
+
+
+def test_joint_fusion_random_subsets_are_an_opt_in_ablation():
     data = make_data(256, ("a", "b", "c"))
     mask = np.ones((256, 3), "float32")
     mask[:128, 1] = 0.0
     data["mask"] = mask
-    vae = make_vae(("a", "b", "c"), fusion="w2")
+    vae = make_vae(("a", "b", "c"), fusion="w2", subset_sampling="random")
     subsets = [to_numpy(vae(data, training=True)["subset"]) for _ in range(2)]
     for subset in subsets:
         assert np.all(subset <= mask)  # only available modalities
@@ -358,3 +395,28 @@ def test_mismatched_dicts_and_likelihood_names():
             encoders={"a": mm.layers.MLPEncoder(2)},
             decoders={"a": mm.layers.MLPDecoder((2,))},
             likelihoods={"a": "poisson"})
+
+
+def test_kl_warmup_ramps_beta_over_training_steps(tmp_path):
+    data = make_data(32)
+    # Frozen weights (SGD with rate 0): only the KL weight changes.
+    losses = {}
+    for warmup in (0, 4):
+        keras.utils.set_random_seed(0)
+        vae = make_vae(fusion="w2", beta=50.0, kl_warmup_steps=warmup)
+        vae.compile(optimizer=keras.optimizers.SGD(0.0))
+        history = vae.fit(data, batch_size=32, epochs=6, verbose=0,
+                          shuffle=False).history
+        losses[warmup] = np.array(history["loss"])
+        kl = np.array(history["kl_loss"])
+    rec = losses[0] - 50.0 * kl
+    np.testing.assert_allclose(
+        losses[4], rec + 50.0 * np.minimum(np.arange(6) / 4, 1.0) * kl,
+        rtol=1e-4)
+    assert float(to_numpy(vae.kl_warmup_step)) == 6.0
+    vae.save(tmp_path / "warm.keras")
+    restored = keras.saving.load_model(tmp_path / "warm.keras")
+    assert float(to_numpy(restored.kl_warmup_step)) == 6.0
+    assert restored.get_config()["kl_warmup_steps"] == 4
+    with pytest.raises(ValueError, match="kl_warmup_steps"):
+        make_vae(kl_warmup_steps=-1)

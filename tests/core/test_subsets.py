@@ -5,6 +5,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from keras_mmvae import ops as mm_ops
 from keras_mmvae.src.ops.subsets import block_sizes
@@ -70,3 +71,24 @@ def test_subsets_are_all_nonempty_combinations():
         expected = {s for k in range(1, num + 1)
                     for s in itertools.combinations(range(num), k)}
         assert set(mm_ops.modality_subsets(num)) == expected
+
+
+def test_stratified_selection_matches_mopoe_blocks_per_row():
+    rng = np.random.default_rng(0)
+    valid = (rng.random((37, 5)) < 0.6).astype("float32")
+    valid[:, 2] = 1.0
+    valid[3] = 0.0  # nothing valid: an all-zero row
+    chosen = to_numpy(mm_ops.stratified_selection(
+        ops.convert_to_tensor(valid)))
+    for b in range(37):
+        columns = np.flatnonzero(valid[b])
+        if not len(columns):
+            assert not chosen[b].any()
+            continue
+        k = len(columns)
+        j = min(b // max(37 // k, 1), k - 1)  # MoPoE's block rule
+        np.testing.assert_array_equal(chosen[b], np.eye(5)[columns[j]])
+    # Complete rows: exactly `stratified_components`.
+    full = to_numpy(mm_ops.stratified_selection(ops.ones((256, 3))))
+    np.testing.assert_array_equal(
+        full.argmax(-1), to_numpy(mm_ops.stratified_components(256, 3)))

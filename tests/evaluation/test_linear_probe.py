@@ -110,3 +110,42 @@ def test_datasets_and_masks():
     assert all(v == 1.0 for v in scores.values())
     with pytest.raises(ValueError, match="needs labels"):
         ev.linear_probe(model, data, (data, labels))
+
+
+def test_moe_probe_represents_each_example_by_one_expert():
+    """MoPoE's protocol: one expert of the subset per example, by position.
+
+    Expert `a` knows the label, expert `b` is noise. A probe of `{a, b}`
+    sees `a` in the first half of every batch and `b` in the second, so it
+    scores about halfway between `a` alone and chance; the moment-matched
+    mean `(a + b) / 2` still carries the label everywhere.
+    """
+    rng = np.random.default_rng(0)
+    model = identity_model(["a", "b"], 10, fusion="moe")
+    data = {}
+    for split, n in (("train", 1000), ("test", 512)):
+        labels = rng.integers(0, 10, n)
+        x = {"a": 4.0 * np.eye(10, dtype="float32")[labels],
+             "b": np.eye(10, dtype="float32")[rng.integers(0, 10, n)]}
+        data[split] = (x, labels)
+    mean, _ = model.encode({k: v[:8] for k, v in data["test"][0].items()})
+    expected = np.concatenate([data["test"][0]["a"][:4],
+                               data["test"][0]["b"][4:8]])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(mean), expected)
+    matched, _ = model.encode({k: v[:8] for k, v in data["test"][0].items()},
+                              moe_posterior="moment_matched")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(matched),
+                               0.5 * (data["test"][0]["a"][:8]
+                                      + data["test"][0]["b"][:8]),
+                               rtol=1e-6)
+    subsets = [("a",), ("b",), ("a", "b")]
+    component = ev.linear_probe(model, data["train"], data["test"],
+                                num_train=1000, subsets=subsets)
+    matched = ev.linear_probe(model, data["train"], data["test"],
+                              num_train=1000, subsets=subsets,
+                              moe_posterior="moment_matched")
+    assert component[("a",)] == 1.0 and component[("b",)] < 0.2
+    assert 0.45 < component[("a", "b")] < 0.7
+    assert matched[("a", "b")] > 0.95
+    with pytest.raises(ValueError, match="moe_posterior"):
+        model.encode(data["test"][0], moe_posterior="mean")

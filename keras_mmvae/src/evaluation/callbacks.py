@@ -1,5 +1,6 @@
 """Keras callbacks: periodic evaluation and generation grids during `fit`."""
 
+import json
 import os
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.linear_probe import linear_probe
 from keras_mmvae.src.evaluation.log_likelihood import log_likelihood
 from keras_mmvae.src.evaluation.plots import plot_generations
+from keras_mmvae.src.evaluation.plots import plot_learning_curves
 from keras_mmvae.src.evaluation.results import key_to_string
 
 BUILTIN_METRICS = ("coherence", "linear_probe", "log_likelihood",
@@ -338,3 +340,87 @@ class GenerationGridCallback(keras.callbacks.Callback):
         if (epoch + 1) % self.every_n_epochs:
             return
         self.write(f"epoch_{epoch + 1:04d}")
+
+
+class LearningCurves(keras.callbacks.Callback):
+    """Writes `curves.json` and `curves.png` whenever an evaluation ran.
+
+    List it **after** an `EvaluationCallback`: at the end of every epoch
+    whose `logs` hold evaluation results (`coherence/…`, `linear_probe/…`,
+    …) it appends one row — the training step (`optimizer.iterations`),
+    the epoch and every logged value — to `{directory}/curves.json` and
+    redraws `{directory}/curves.png` (`plot_learning_curves`). An existing
+    `curves.json` is continued, so a resumed run keeps its earlier rows.
+    A curve that stays at chance tells you early that a run is not
+    learning.
+
+    Args:
+        directory: Output folder (created if needed).
+        title: Title of the figure.
+
+    Example:
+    ```python
+    import tempfile
+    import numpy as np
+    import keras
+    import keras_mmvae as mm
+    import keras_mmvae.evaluation as ev
+
+    x = {"a": np.random.normal(size=(32, 3)).astype("float32"),
+         "b": np.random.normal(size=(32, 3)).astype("float32")}
+    y = np.arange(32) % 2
+    vae = mm.MultimodalVAE(
+        encoders={n: mm.layers.MLPEncoder(2, hidden_dims=()) for n in x},
+        decoders={n: mm.layers.MLPDecoder((3,), hidden_dims=()) for n in x},
+        likelihoods={n: "gaussian" for n in x}, seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    out = tempfile.mkdtemp()
+    vae.fit(x, batch_size=16, epochs=2, verbose=0, callbacks=[
+        ev.EvaluationCallback(["linear_probe"], test_data=(x, y),
+                              train_data=(x, y),
+                              metric_kwargs={"linear_probe": {"num_train": 32}}),
+        ev.LearningCurves(out)])
+    curves = ev.LearningCurves.read(out)
+    assert [row["step"] for row in curves] == [2, 4]
+    ```
+    """
+
+    FILE = "curves.json"
+
+    def __init__(self, directory: str | os.PathLike,
+                 title: str | None = None):
+        super().__init__()
+        self.directory = os.fspath(directory)
+        self.title = title
+        self.rows = []
+
+    @classmethod
+    def read(cls, directory: str | os.PathLike) -> list[dict]:
+        """The rows of `{directory}/curves.json` (empty if there is none)."""
+        path = os.path.join(os.fspath(directory), cls.FILE)
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return json.load(f)
+
+    def on_train_begin(self, logs=None):
+        self.rows = self.read(self.directory)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if not any("/" in k or k in BUILTIN_METRICS for k in logs):
+            return  # no evaluation in this epoch
+        row = {"step": int(ops.convert_to_numpy(
+                   self.model.optimizer.iterations)),
+               "epoch": epoch + 1}
+        row.update({k: float(v) for k, v in logs.items()
+                    if np.ndim(v) == 0})
+        self.rows.append(row)
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, self.FILE)
+        with open(path + ".tmp", "w") as f:
+            json.dump(self.rows, f, indent=1)
+        os.replace(path + ".tmp", path)
+        plot_learning_curves(self.rows,
+                             path=os.path.join(self.directory, "curves.png"),
+                             title=self.title)

@@ -44,12 +44,16 @@ def sample_examples(data, num, seed=0, batch_size=256):
     return kept_inputs, kept_labels
 
 
-def _posterior_mean_step(runner, inputs):
-    vae = runner.vae
-    mean, log_var, _ = vae.encode_experts(common.model_inputs(vae, inputs))
-    q_mean, _ = vae.fusion.posterior(mean, log_var,
-                                     mask=inputs[common.SUBSET_MASK])
-    return {"mean": q_mean}
+def _posterior_mean_step(moe_posterior):
+    def step(runner, inputs):
+        vae = runner.vae
+        mean, log_var, _ = vae.encode_experts(common.model_inputs(vae, inputs))
+        q_mean, _ = vae.fusion.posterior(mean, log_var,
+                                         mask=inputs[common.SUBSET_MASK],
+                                         moe_posterior=moe_posterior)
+        return {"mean": q_mean}
+
+    return step
 
 
 def subset_posterior_means(runner, inputs, subsets):
@@ -57,7 +61,8 @@ def subset_posterior_means(runner, inputs, subsets):
 
     `rows` marks the examples in which all of `A` is available. `q_A` is
     `model.fusion.posterior` (what `model.encode` returns: the subset's own
-    fused component, or for `"moe"` the moment-matched mixture).
+    fused component, or for `"moe"` one expert per example or the
+    moment-matched mixture, as the runner's step was made).
     """
     model = runner.vae
     names = model.modality_names
@@ -107,6 +112,7 @@ def linear_probe(
     batch_size: int = 256,
     seed: int = 0,
     attribute_average: str = "batch",
+    moe_posterior: str = "component",
 ) -> dict[tuple[str, ...], float]:
     """Linear probe on the posterior means of every modality subset.
 
@@ -135,6 +141,10 @@ def linear_probe(
             of the per-batch attribute average).
         seed: Seed of the training-example draw.
         attribute_average: `"batch"` (MoPoE) or `"dataset"`.
+        moe_posterior: How a `"moe"` model represents an example given a
+            subset: `"component"` (default, MoPoE's protocol: one expert of
+            the subset per example, by its position in the batch) or
+            `"moment_matched"` (the mixture's moment-matched mean).
 
     Returns:
         Dict subset (tuple of names) → accuracy or mean average precision.
@@ -166,7 +176,8 @@ def linear_probe(
     train_inputs, train_labels = sample_examples(train_data, int(num_train),
                                                  seed, batch_size)
     multilabel = data_lib.is_multilabel(train_labels)
-    runner = common.EvaluationRunner(model, _posterior_mean_step)
+    runner = common.EvaluationRunner(model,
+                                     _posterior_mean_step(moe_posterior))
     features = {s: [] for s in subsets}
     rows = {s: [] for s in subsets}
     for inputs, _ in data_lib.iterate_batches((train_inputs, train_labels),

@@ -167,3 +167,78 @@ def plot_coherence_by_size(
     if path is not None:
         fig.savefig(path)
     return fig
+
+
+def _probe_by_size(row):
+    sizes = {}
+    for key, value in row.items():
+        if key.startswith("linear_probe/"):
+            size = len(key.split("/", 1)[1].split("+"))
+            sizes.setdefault(size, []).append(value)
+    return {size: float(np.mean(v)) for size, v in sorted(sizes.items())}
+
+
+@keras_mmvae_export("keras_mmvae.evaluation.plot_learning_curves")
+def plot_learning_curves(
+    curves: list[dict],
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+):
+    """Coherence, latent probe and KL against the training step.
+
+    Args:
+        curves: One dict per evaluation with a `"step"` key and the logged
+            values: `coherence/<k>` (coherence from `k` inputs),
+            `linear_probe/<subset>` (averaged here by subset size),
+            `unconditional_coherence`, `kl_loss`, `reconstruction_loss`
+            (as written to `curves.json` by `python -m keras_mmvae train`).
+        path: If given, the figure is saved there.
+        title: Optional title.
+
+    Returns:
+        The `matplotlib.figure.Figure`: scores in [0, 1] on the left, the
+        KL (and reconstruction loss, right axis) on the right.
+    """
+    rows = [r for r in curves if "step" in r]
+    if not rows:
+        raise ValueError("Nothing to plot: no row of `curves` has a 'step'.")
+    steps = np.array([r["step"] for r in rows], "float64")
+    fig = _figure(8.0, 3.2)
+    left, right = fig.subplots(1, 2)
+
+    def series(key, fn=None):
+        return np.array([(fn(r) if fn else r).get(key, np.nan)
+                         for r in rows], "float64")
+
+    keys = sorted({k for r in rows for k in r if k.startswith("coherence/")})
+    for key in keys:
+        left.plot(steps, series(key), marker=".",
+                  label=f"coherence, {key.split('/', 1)[1]} input(s)")
+    sizes = sorted({s for r in rows for s in _probe_by_size(r)})
+    for size in sizes:
+        left.plot(steps, series(size, _probe_by_size), marker=".",
+                  linestyle="--", label=f"probe, {size} input(s)")
+    if any("unconditional_coherence" in r for r in rows):
+        left.plot(steps, series("unconditional_coherence"), marker=".",
+                  linestyle=":", label="unconditional coherence")
+    left.set_ylim(0.0, 1.0)
+    left.set_xlabel("training step")
+    left.set_ylabel("score")
+    left.grid(alpha=0.3)
+    if left.get_lines():
+        left.legend(fontsize=7)
+    right.plot(steps, series("kl_loss"), color="C3", marker=".", label="KL")
+    right.set_xlabel("training step")
+    right.set_ylabel("KL (nats)", color="C3")
+    right.grid(alpha=0.3)
+    if any("reconstruction_loss" in r for r in rows):
+        twin = right.twinx()
+        twin.plot(steps, series("reconstruction_loss"), color="C0",
+                  marker=".")
+        twin.set_ylabel("reconstruction loss", color="C0")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig

@@ -11,9 +11,11 @@ from keras_mmvae.src.ops.fusion import w2_barycenter
 from keras_mmvae.src.ops.gaussian import reparameterize
 from keras_mmvae.src.ops.subsets import modality_subsets
 from keras_mmvae.src.ops.subsets import sample_components
+from keras_mmvae.src.ops.subsets import stratified_selection
 from keras_mmvae.src.ops.subsets import subset_matrix
 
 MODES = ("poe", "moe", "w2")
+MOE_POSTERIORS = ("component", "moment_matched")
 
 # preset name -> (BarycenterFusion kwargs, MultimodalVAE defaults)
 PRESETS = {
@@ -392,24 +394,49 @@ class BarycenterFusion(keras.layers.Layer):
             "weight": self._mixture_weight(valid, mean.dtype),
         }
 
-    def posterior(self, mean, log_var, mask=None):
+    def posterior(self, mean, log_var, mask=None, moe_posterior="component"):
         """The single Gaussian `q_A` given the available modalities `A`.
 
         For `"poe"`/`"w2"` (any `subsets`) this fuses exactly the available
         experts, which is the mixture's own component for `A` (the MoPoE
         convention for conditioning); `prior_expert="full"` includes the
-        prior only when all modalities are available. For `"moe"` it is the
-        moment-matched Gaussian of the mixture of the available experts.
+        prior only when all modalities are available. For `"moe"` the
+        mixture of the available experts has no single Gaussian;
+        `moe_posterior` picks the convention:
+
+        - `"component"` (default, MoPoE's evaluation protocol): each example
+          is represented by one available expert, chosen by its position in
+          the batch (`mm.ops.stratified_selection`, MoPoE's
+          `mixture_component_selection`);
+        - `"moment_matched"`: the Gaussian with the mixture's moments (the
+          forward-KL barycenter among Gaussians).
+
+        Args:
+            mean: `(B, M, D)` expert means.
+            log_var: `(B, M, D)` expert log-variances.
+            mask: Optional `(B, M)` availability.
+            moe_posterior: `"component"` or `"moment_matched"` (`"moe"`
+                only; ignored by the other modes).
 
         Returns:
             `(mean, log_var)`, each `(B, D)`.
         """
+        if moe_posterior not in MOE_POSTERIORS:
+            raise ValueError(
+                f"`moe_posterior` must be one of {MOE_POSTERIORS}; got "
+                f"{moe_posterior!r}."
+            )
         if not self.built:
             self.build(ops.shape(mean))
         mean, log_var, mask = self._prepare(mean, log_var, mask)
         if self.mode == "moe":
             out = self.call(mean, log_var, mask=mask)
-            return moment_match(out["mean"], out["log_var"], out["weight"])
+            if moe_posterior == "moment_matched":
+                return moment_match(out["mean"], out["log_var"],
+                                    out["weight"])
+            chosen = stratified_selection(out["weight"])
+            return (ops.einsum("bs,bsd->bd", chosen, out["mean"]),
+                    ops.einsum("bs,bsd->bd", chosen, out["log_var"]))
         joint = np.ones((1, self.num_modalities), dtype="float32")
         fused_mean, fused_log_var, _ = self._fuse(
             mean, log_var, mask, joint, any_member=True

@@ -49,10 +49,16 @@ class MultimodalVAE(keras.Model):
 
     | value | mixtures (`moe`, `mopoe`, `mwb`) | joint fusions (`poe`, `w2`) |
     |---|---|---|
-    | `"auto"` | `"stratified"` on complete data, `"random"` with a mask | `"random"` (except preset `poe`: `None`) |
-    | `"stratified"` | MoPoE's contiguous blocks of the batch per component | blocks per modality subset |
-    | `"random"` | one component per example drawn from the mixture weights | a uniform random non-empty subset of the available modalities |
+    | `"auto"` | `"stratified"` on complete data, `"random"` with a mask | all available modalities (the reference objective) |
+    | `"stratified"` | MoPoE's contiguous blocks of the batch per component | blocks per modality subset (ablation) |
+    | `"random"` | one component per example drawn from the mixture weights | a uniform random non-empty subset of the available modalities (modality dropout, an ablation) |
     | `None` | `z` from the mixture (same as `"random"`) | all available modalities |
+
+    For joint fusions, random-subset training is an opt-in ablation:
+    averaged over the subset draw its objective is exactly that of the
+    matching subset mixture (`"w2"` with `"random"` trains MWB's objective),
+    so the reference WB-VAE and MVAE objectives use all available
+    modalities.
 
     Stratified selection needs complete data; with a mask it falls back to
     `"random"` over the valid components.
@@ -90,6 +96,10 @@ class MultimodalVAE(keras.Model):
         beta_style: Weight of the style KLs.
         style_betas: Dict name → per-modality style KL weight (default 1).
         seed: Seed of the model's `SeedGenerator`.
+        kl_warmup_steps: KL warm-up (β annealing, as MultiVae offers): the
+            KL weight grows linearly from 0 to `beta` over this many
+            training steps (counted by the model variable
+            `kl_warmup_step`, saved with the model); 0 = none.
         **kwargs: Standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -135,6 +145,7 @@ class MultimodalVAE(keras.Model):
         beta_style: float = 1.0,
         style_betas=None,
         seed=None,
+        kl_warmup_steps: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -200,6 +211,20 @@ class MultimodalVAE(keras.Model):
         self.unimodal_elbos = bool(unimodal_elbos)
         self.latent_dim = latent_dim
         self.beta = float(beta)
+        if isinstance(kl_warmup_steps, bool) or int(kl_warmup_steps) != \
+                kl_warmup_steps or kl_warmup_steps < 0:
+            raise ValueError(
+                "`kl_warmup_steps` must be a non-negative int; got "
+                f"{kl_warmup_steps!r}."
+            )
+        self.kl_warmup_steps = int(kl_warmup_steps)
+        if self.kl_warmup_steps:
+            # Training steps taken, counted in `call` (a model variable, so
+            # it is saved with the model and works in every backend's
+            # stateless step).
+            self.kl_warmup_step = self.add_weight(
+                shape=(), initializer="zeros", trainable=False,
+                dtype="float32", name="kl_warmup_step")
         self.beta_content = float(beta_content)
         self.beta_style = float(beta_style)
         self.subset_sampling = subset_sampling
@@ -347,7 +372,7 @@ class MultimodalVAE(keras.Model):
             if self.fusion.is_mixture:
                 mode = "random" if has_mask else "stratified"
             else:
-                mode = None if self.unimodal_elbos else "random"
+                mode = None  # the joint fusions' reference objective
         if mode == "stratified" and has_mask:
             mode = "random"
         return mode
@@ -384,6 +409,8 @@ class MultimodalVAE(keras.Model):
     def call(self, inputs, training=False):
         validation.check_structure(inputs, self.modality_names,
                                    self.input_shapes)
+        if training and self.kl_warmup_steps:
+            self.kl_warmup_step.assign_add(1.0)
         mean, log_var, styles = self.encode_experts(inputs, training)
         dtype = mean.dtype
         mask = self._mask(inputs, dtype)
@@ -475,7 +502,8 @@ class MultimodalVAE(keras.Model):
             if self.unimodal_elbos:
                 uni = -likelihood.log_prob(y_pred["unimodal_outputs"][name],
                                            x[name])
-                uni = uni + self.beta * y_pred["unimodal_kl"][:, i]
+                uni = uni + self.current_beta(dtype) * y_pred[
+                    "unimodal_kl"][:, i]
                 if mask is not None:
                     uni = uni * mask[:, i]
                 unimodal = unimodal + ops.mean(uni)
@@ -494,7 +522,15 @@ class MultimodalVAE(keras.Model):
             )
         self.reconstruction_tracker.update_state(rec_total)
         self.kl_tracker.update_state(kl)
-        return rec_total + self.beta * kl + unimodal
+        return rec_total + self.current_beta(dtype) * kl + unimodal
+
+    def current_beta(self, dtype="float32"):
+        """The KL weight of this step: `beta`, ramped during warm-up."""
+        if not self.kl_warmup_steps:
+            return ops.convert_to_tensor(self.beta, dtype=dtype)
+        # `call(training=True)` has already counted this step.
+        done = ops.maximum(ops.cast(self.kl_warmup_step, dtype) - 1.0, 0.0)
+        return self.beta * ops.minimum(done / self.kl_warmup_steps, 1.0)
 
     # ------------------------------------------------------------ fit & co.
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -561,21 +597,28 @@ class MultimodalVAE(keras.Model):
         validation.check_values(full, self.modality_names)
         return full
 
-    def encode(self, inputs, mask=None):
+    def encode(self, inputs, mask=None, moe_posterior="component"):
         """Posterior `(mean, log_var)` `(B, D)` given the available modalities.
 
         For subset mixtures this is the fused component of exactly the
-        available set `A` (the MoPoE convention); for `"moe"` the
-        moment-matched Gaussian of the mixture of the available experts.
-        Modalities left out of `inputs` count as absent.
+        available set `A` (the MoPoE convention). For `"moe"`, by default
+        one available expert per example, chosen by its position in the
+        batch as MoPoE's evaluation does (`moe_posterior="component"`), or
+        the moment-matched Gaussian of the mixture of the available experts
+        (`moe_posterior="moment_matched"`); see
+        `mm.BarycenterFusion.posterior`. Modalities left out of `inputs`
+        count as absent.
 
         Args:
             inputs: Dict name → array (a subset of the modalities is fine).
             mask: Optional `(B, M)` availability; overrides `inputs["mask"]`.
+            moe_posterior: `"component"` or `"moment_matched"` (`"moe"`
+                fusion only).
         """
         full = self._complete(inputs, mask)
         mean, log_var, _ = self.encode_experts(full)
-        return self.fusion.posterior(mean, log_var, mask=full[MASK_KEY])
+        return self.fusion.posterior(mean, log_var, mask=full[MASK_KEY],
+                                     moe_posterior=moe_posterior)
 
     def generate(self, num_samples):
         """Decoded means of every modality for `z ~ N(0, I)`.
@@ -646,6 +689,7 @@ class MultimodalVAE(keras.Model):
             "beta_style": self.beta_style,
             "style_betas": dict(self.style_betas),
             "seed": self.seed,
+            "kl_warmup_steps": self.kl_warmup_steps,
         }
 
     @classmethod

@@ -79,3 +79,30 @@ def block_sizes(batch_size, num_components):
         num_components - 1,
     )
     return np.bincount(index, minlength=num_components).tolist()
+
+
+@keras_mmvae_export("keras_mmvae.ops.stratified_selection")
+def stratified_selection(weight):
+    """One valid component per row by position in the batch, `(B, S)` one-hot.
+
+    Row `b` with `k_b` valid components (weight > 0) takes the `j`-th valid
+    one, `j = min(⌊b / max(⌊B/k_b⌋, 1)⌋, k_b − 1)`. With the same `k` in
+    every row this is MoPoE's `mixture_component_selection` over the valid
+    components (`stratified_components`), deterministic and without a seed.
+    A row with no valid component gets an all-zero row.
+
+    Args:
+        weight: `(B, S)` mixture weights or 0/1 validity.
+
+    Returns:
+        `(B, S)` 0/1 selection in `weight`'s dtype.
+    """
+    valid = ops.cast(weight > 0, "int32")
+    batch = ops.shape(weight)[0]
+    count = ops.sum(valid, axis=-1)
+    block = ops.maximum(batch // ops.maximum(count, 1), 1)
+    index = ops.minimum(ops.arange(batch, dtype="int32") // block,
+                        ops.maximum(count - 1, 0))
+    rank = ops.cumsum(valid, axis=-1) - 1
+    chosen = ops.logical_and(valid > 0, ops.equal(rank, index[:, None]))
+    return ops.cast(chosen, weight.dtype)

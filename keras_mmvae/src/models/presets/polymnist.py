@@ -25,6 +25,8 @@ class PolyMNISTEncoder(ReferenceNetwork):
         latent_dim: Latent size `D` (reference: 512).
         filters: Channels of the three convolutions.
         hidden_dim: Units of the Dense layer after flattening.
+        style_dim: Size of a modality-specific (style) latent; 0 = none.
+            With a style latent the encoder returns four tensors.
         **kwargs: `kernel_initializer` (default Glorot uniform) and the
             standard `keras.layers.Layer` arguments.
 
@@ -33,7 +35,8 @@ class PolyMNISTEncoder(ReferenceNetwork):
         training: Unused (no dropout); kept for the common signature.
 
     Returns:
-        `(mean, log_var)`, each `(B, latent_dim)`.
+        `(mean, log_var)`, each `(B, latent_dim)`, followed by
+        `(style_mean, style_log_var)` `(B, style_dim)` when `style_dim > 0`.
 
     Example:
     ```python
@@ -53,9 +56,10 @@ class PolyMNISTEncoder(ReferenceNetwork):
 
     def __init__(self, latent_dim: int = 512,
                  filters: tuple[int, int, int] = (32, 64, 128),
-                 hidden_dim: int = 512, **kwargs):
+                 hidden_dim: int = 512, style_dim: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        self.style_dim = int(style_dim)
         self.filters = [int(f) for f in filters]
         if len(self.filters) != 3:
             raise ValueError(f"`filters` needs 3 entries; got {filters!r}.")
@@ -73,13 +77,14 @@ class PolyMNISTEncoder(ReferenceNetwork):
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
         x = blocks.dense(x, self.hidden_dim, activation="relu",
                                **kw, name="dense")
-        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
+                                        **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
         config = super().get_config()
         config.update(latent_dim=self.latent_dim, filters=self.filters,
-                      hidden_dim=self.hidden_dim)
+                      hidden_dim=self.hidden_dim, style_dim=self.style_dim)
         return config
 
 
@@ -154,6 +159,7 @@ def polymnist(
     hidden_dim: int = 512,
     decoder_filters: tuple[int, int, int] = (128, 64, 32),
     likelihood_scale: float = 0.75,
+    style_dim: int = 0,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
     seed: int | None = None,
@@ -180,6 +186,10 @@ def polymnist(
         decoder_filters: Channels of the decoder's start tensor and hidden
             transposed convolutions.
         likelihood_scale: Scale of the Laplace likelihoods.
+        style_dim: Size of a modality-specific (private) latent per
+            modality, the MMVAE+ idea: the texture of each modality can live
+            there instead of in the shared latent. 0 (reference) = none.
+            Tune its KL weight with `beta_style`/`beta_content`.
         kernel_initializer: Initializer of every convolution and Dense
             kernel of the networks (default Glorot uniform).
         seed: Seed of the model's `SeedGenerator` (weights use Keras's global
@@ -206,7 +216,8 @@ def polymnist(
     model = MultimodalVAE(
         encoders={
             n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,
-                                name=f"encoder_{n}", **init)
+                                style_dim=style_dim, name=f"encoder_{n}",
+                                **init)
             for n in names
         },
         decoders={
