@@ -29,6 +29,8 @@ import keras_mmvae as mm  # noqa: E402
 from keras_mmvae import evaluation  # noqa: E402
 from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_TABLE  # noqa: E402
 from keras_mmvae.src.datasets.mnist_svhn_text import draw_offsets  # noqa
+from keras_mmvae.src.datasets.textures import procedural_backgrounds  # noqa
+from keras_mmvae.src.models.presets.polymnist import image_likelihood  # noqa
 
 
 def parse_args():
@@ -45,10 +47,18 @@ def parse_args():
     p.add_argument("--style-dim", type=int, default=0)
     p.add_argument("--beta", type=float, default=2.5)
     p.add_argument("--beta-style", type=float, default=1.0)
+    p.add_argument("--cross-modal-style", default="posterior",
+                   choices=("posterior", "prior"))
+    p.add_argument("--kl-warmup-steps", type=int, default=0)
     p.add_argument("--num-train", type=int, default=20000)
     p.add_argument("--num-modalities", type=int, default=5)
+    p.add_argument("--background-size", type=int, default=0,
+                   help="crop the procedural textures to this size first "
+                   "(29: one fixed background per modality); 0 = 256")
     p.add_argument("--network", default="demo", choices=("demo", "reference"))
     p.add_argument("--kernel-initializer", default="glorot_uniform")
+    p.add_argument("--likelihood", default="laplace",
+                   choices=("laplace", "gaussian"))
     p.add_argument("--likelihood-scale", type=float, default=0.75)
     p.add_argument("--subset-sampling", default="auto")
     p.add_argument("--text", action="store_true",
@@ -66,10 +76,18 @@ NETWORKS = {
 }
 
 
-def data(root, num_train, num_modalities, seed):
-    folder = pathlib.Path(root) / f"data-{num_train}-{num_modalities}-{seed}"
+def data(root, num_train, num_modalities, seed, background_size):
+    folder = pathlib.Path(root) / (
+        f"data-{num_train}-{num_modalities}-{seed}"
+        + (f"-bg{background_size}" if background_size else ""))
+    backgrounds = None
+    if background_size:  # crops of this size: fewer possible backgrounds
+        backgrounds = [t[:background_size, :background_size]
+                       for t in procedural_backgrounds(num_modalities, 256,
+                                                       seed)]
     if not (folder / "test.npz").exists():
-        mm.datasets.polymnist.make(None, folder, seed=seed,
+        mm.datasets.polymnist.make(None, folder, backgrounds=backgrounds,
+                                   seed=seed,
                                    num_train=num_train, num_test=2000,
                                    num_modalities=num_modalities,
                                    layout="npz", overwrite=True,
@@ -112,8 +130,11 @@ def build_model(args):
             num_modalities=args.num_modalities, beta=args.beta,
             style_dim=args.style_dim, beta_style=args.beta_style,
             likelihood_scale=args.likelihood_scale,
+            likelihood=args.likelihood,
             kernel_initializer=args.kernel_initializer,
             subset_sampling=SAMPLING[args.subset_sampling],
+            cross_modal_style=args.cross_modal_style,
+            kl_warmup_steps=args.kl_warmup_steps,
             seed=args.seed, **NETWORKS[args.network])
     net = dict(NETWORKS[args.network])
     init = {"kernel_initializer": args.kernel_initializer}
@@ -126,14 +147,16 @@ def build_model(args):
         for n in images}
     encoders["text"] = mm.models.DigitTextEncoder(args.latent_dim, **init)
     decoders["text"] = mm.models.DigitTextDecoder(**init)
-    likelihoods = {n: mm.likelihoods.Laplace(args.likelihood_scale)
+    likelihoods = {n: image_likelihood(args.likelihood, args.likelihood_scale)
                    for n in images}
     likelihoods["text"] = "categorical"
     model = mm.MultimodalVAE(
         encoders, decoders, likelihoods, fusion=args.fusion,
         beta=args.beta, beta_style=args.beta_style,
         reconstruction_weights={"text": args.text_weight},
-        subset_sampling=SAMPLING[args.subset_sampling], seed=args.seed)
+        subset_sampling=SAMPLING[args.subset_sampling],
+        cross_modal_style=args.cross_modal_style,
+        kl_warmup_steps=args.kl_warmup_steps, seed=args.seed)
     shapes = {n: (None, 28, 28, 3) for n in images}
     shapes["text"] = (None, 8, 71)
     model.build(shapes)
@@ -205,7 +228,7 @@ def main():
     keras.utils.set_random_seed(args.seed)
     root = pathlib.Path(args.out)
     folder, splits = data(root, args.num_train, args.num_modalities,
-                          args.seed)
+                          args.seed, args.background_size)
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
     found = classifiers(folder, (train_x, train_y), (test_x, test_y),
                         args.num_modalities)

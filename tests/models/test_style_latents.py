@@ -78,3 +78,43 @@ def test_style_latents_weights_training_and_generation():
     fixed = {n: ops.zeros((5, 2)) for n in "ab"}
     np.testing.assert_allclose(to_numpy(model.decode(z, fixed)["a"]),
                                to_numpy(model.decode(z, fixed)["a"]))
+
+
+class StyleProbeEncoder(keras.layers.Layer):
+    """Shared `(0, 0)`; style posterior ≈ `N(100, e^-10)`, far from N(0, 1)."""
+
+    def call(self, x, training=False):
+        zeros = ops.zeros_like(x[:, :2])
+        return zeros, zeros, zeros + 100.0, zeros - 20.0
+
+
+class StyleOut(keras.layers.Layer):
+    """Outputs the style part of its input `concat[z_style, z]`."""
+
+    def call(self, z, training=False):
+        return z[:, :2]
+
+
+def test_cross_modal_style_prior_uses_own_style_only_inside_the_subset():
+    names = ["a", "b"]
+    x = _data(30)
+    decoded = {}
+    for style in ("posterior", "prior"):
+        model = mm.MultimodalVAE(
+            encoders={n: StyleProbeEncoder() for n in names},
+            decoders={n: StyleOut() for n in names},
+            likelihoods={n: "gaussian" for n in names},
+            fusion="mwb", cross_modal_style=style, seed=0)
+        model.build({n: (None, 4) for n in names})
+        out = model(x, training=True)
+        # Stratified components on complete data: {a}, {b}, {a, b}.
+        np.testing.assert_array_equal(to_numpy(out["component"]),
+                                      np.repeat([0, 1, 2], 10))
+        decoded[style] = {n: to_numpy(out["outputs"][n]) for n in names}
+        assert model.get_config()["cross_modal_style"] == style
+    own = lambda v: np.all(np.abs(v - 100.0) < 0.1)  # noqa: E731
+    prior = lambda v: np.all(np.abs(v) < 6.0)  # noqa: E731
+    assert own(decoded["posterior"]["a"]) and own(decoded["posterior"]["b"])
+    a, b = decoded["prior"]["a"], decoded["prior"]["b"]
+    assert own(a[:10]) and prior(a[10:20]) and own(a[20:])
+    assert prior(b[:10]) and own(b[10:20]) and own(b[20:])

@@ -75,6 +75,15 @@ def _parser():
     train.add_argument("--model-kwargs", type=json.loads, default=None,
                        metavar="JSON", help="overrides for the model factory, "
                        "e.g. '{\"latent_dim\": 64}'")
+    train.add_argument("--eval-every", type=int, default=None, metavar="N",
+                       help="evaluate every N epochs and write learning "
+                       "curves (<out>/curves.json, curves.png): the "
+                       "one-input and all-input latent probe, and with "
+                       "--classifiers the coherence (default: the "
+                       "benchmark's evaluation interval; 0 = never)")
+    train.add_argument("--classifiers", default=None,
+                       help="folder of <modality>.keras classifiers for the "
+                       "coherence curves")
 
     evaluate = sub.add_parser(
         "evaluate", help="evaluate a saved model, write JSON",
@@ -113,11 +122,19 @@ def _train(args):
     bench = benchmarks.get(args.benchmark)
     _require_dir(args.data_dir, bench)
     epochs = args.epochs or bench.hyperparameters["epochs"]
+    every = args.eval_every
+    if every is None:
+        every = bench.hyperparameters["eval_every"]
+    callbacks = []
+    if every:
+        callbacks = training.curve_callbacks(
+            bench, args.data_dir, args.out, every, args.classifiers,
+            seed=args.seed)
     _, state = training.train(
         args.benchmark, args.fusion, args.data_dir, epochs, args.out,
         batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, missing_rate=args.missing_rate,
-        model_kwargs=args.model_kwargs)
+        model_kwargs=args.model_kwargs, callbacks=callbacks)
     print(f"Trained {state['epochs_completed']} epoch(s); model in "
           f"{pathlib.Path(args.out) / 'checkpoint.keras'}")
 

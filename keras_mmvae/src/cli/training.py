@@ -7,6 +7,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 
 from keras_mmvae.src.cli import benchmarks
 
@@ -59,6 +60,51 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if time.monotonic() - self.start > self.seconds:
             self.model.stop_training = True
+
+
+def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
+                    classifiers_dir=None, num_eval=1000, seed=0):
+    """`EvaluationCallback` + `LearningCurves` writing `<out>/curves.*`.
+
+    Evaluates `num_eval` test examples: the latent probe of each single
+    modality and of all of them, and with classifiers the coherence from
+    each single modality and from all but one.
+    """
+    from keras_mmvae import models
+
+    # The probe draws its training examples from a streamed split.
+    train = bench.dataset.load(data_dir, split="train", batch_size=256,
+                               shuffle=False, progress=False)
+    test = bench.dataset.load_arrays(data_dir, split=bench.test_split)
+    return evaluation_callbacks(
+        bench.modalities, train, test, out_dir, every_n_epochs,
+        models.load_classifiers(classifiers_dir) if classifiers_dir
+        else None, num_eval=num_eval, seed=seed)
+
+
+def evaluation_callbacks(names, train, test, out_dir, every_n_epochs,
+                         classifiers=None, num_eval=1000, seed=0):
+    """The learning-curve callbacks for in-memory `(inputs, labels)` data."""
+    from keras_mmvae import evaluation
+
+    rows = np.random.default_rng(seed).permutation(len(test[1]))[:num_eval]
+    test = ({k: v[rows] for k, v in test[0].items()}, test[1][rows])
+    names = list(names)
+    singles = [(n,) for n in names]
+    metrics = ["linear_probe"]
+    kwargs = {"linear_probe": {"subsets": singles + [tuple(names)],
+                               "num_train": 1000, "seed": seed}}
+    if classifiers:
+        metrics.append("coherence")
+        leave_one_out = [tuple(n for n in names if n != m) for m in names]
+        kwargs["coherence"] = {
+            "subsets": singles + (leave_one_out if len(names) > 2 else []),
+            "seed": seed}
+    return [evaluation.EvaluationCallback(
+                metrics, test_data=test, train_data=train,
+                classifiers=classifiers, every_n_epochs=every_n_epochs,
+                metric_kwargs=kwargs),
+            evaluation.LearningCurves(out_dir)]
 
 
 def read_state(out_dir):

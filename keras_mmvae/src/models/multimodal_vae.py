@@ -18,6 +18,7 @@ from keras_mmvae.src.ops.subsets import stratified_components
 from keras_mmvae.src.ops.subsets import subset_matrix
 
 SUBSET_SAMPLING = ("auto", "stratified", "random", None)
+CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
 
 
@@ -100,6 +101,12 @@ class MultimodalVAE(keras.Model):
             KL weight grows linearly from 0 to `beta` over this many
             training steps (counted by the model variable
             `kl_warmup_step`, saved with the model); 0 = none.
+        cross_modal_style: With style latents, what decoder `m` gets when
+            `m` is outside the subset (mixture component) an example uses:
+            `"posterior"` (MoPoE: a sample of `m`'s own style posterior,
+            always) or `"prior"` (MMVAE+: a sample of `N(0, I)`, so the
+            shared latent must carry what `m` has in common with the
+            subset; `m`'s own style is used only when `m` is in it).
         **kwargs: Standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -146,6 +153,7 @@ class MultimodalVAE(keras.Model):
         style_betas=None,
         seed=None,
         kl_warmup_steps: int = 0,
+        cross_modal_style: str = "posterior",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -218,6 +226,12 @@ class MultimodalVAE(keras.Model):
                 f"{kl_warmup_steps!r}."
             )
         self.kl_warmup_steps = int(kl_warmup_steps)
+        if cross_modal_style not in CROSS_MODAL_STYLES:
+            raise ValueError(
+                f"`cross_modal_style` must be one of {CROSS_MODAL_STYLES}; "
+                f"got {cross_modal_style!r}."
+            )
+        self.cross_modal_style = cross_modal_style
         if self.kl_warmup_steps:
             # Training steps taken, counted in `call` (a model variable, so
             # it is saved with the model and works in every backend's
@@ -427,6 +441,10 @@ class MultimodalVAE(keras.Model):
                                                  fused["log_var"])
             kl = ops.sum(fused["weight"] * component_kl, axis=-1)
             chosen = {"component": component}
+            members = ops.matmul(
+                ops.one_hot(component, ops.shape(fused["weight"])[-1],
+                            dtype=dtype),
+                ops.convert_to_tensor(self.fusion.membership, dtype=dtype))
         else:
             used = mask
             if selection is not None:
@@ -437,6 +455,7 @@ class MultimodalVAE(keras.Model):
             kl = kl_to_standard_normal(fused["mean"][:, 0],
                                        fused["log_var"][:, 0])
             chosen = {} if used is None else {"subset": used}
+            members = used
         result = {
             **chosen,
             "mean": fused["mean"],
@@ -447,16 +466,19 @@ class MultimodalVAE(keras.Model):
         }
         style_samples = {}
         if styles:
+            own = mask
+            if self.cross_modal_style == "prior" and members is not None:
+                own = members if mask is None else members * mask
             style_kl = []
             for i, name in enumerate(self.modality_names):
                 s_mean, s_log_var = styles[name]
                 sample = reparameterize(s_mean, s_log_var,
                                         seed=self.seed_generator)
-                if mask is not None:
+                if own is not None:
                     prior = keras.random.normal(
                         ops.shape(s_mean), dtype=dtype, seed=self.seed_generator
                     )
-                    sample = ops.where(mask[:, i:i + 1] > 0, sample, prior)
+                    sample = ops.where(own[:, i:i + 1] > 0, sample, prior)
                 style_samples[name] = sample
                 style_kl.append(kl_to_standard_normal(s_mean, s_log_var))
             result["style_kl"] = ops.stack(style_kl, axis=1)
@@ -690,6 +712,7 @@ class MultimodalVAE(keras.Model):
             "style_betas": dict(self.style_betas),
             "seed": self.seed,
             "kl_warmup_steps": self.kl_warmup_steps,
+            "cross_modal_style": self.cross_modal_style,
         }
 
     @classmethod

@@ -3,6 +3,7 @@
 import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.likelihoods.likelihood import Gaussian
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 from keras_mmvae.src.models.presets import blocks
@@ -149,6 +150,15 @@ class PolyMNISTDecoder(ReferenceNetwork):
         return config
 
 
+def image_likelihood(kind, scale):
+    """A fixed-scale `"laplace"` or `"gaussian"` image likelihood."""
+    kinds = {"laplace": Laplace, "gaussian": Gaussian}
+    if kind not in kinds:
+        raise ValueError(
+            f"`likelihood` must be one of {sorted(kinds)}; got {kind!r}.")
+    return kinds[kind](scale)
+
+
 @keras_mmvae_export("keras_mmvae.models.polymnist")
 def polymnist(
     fusion: str | keras.layers.Layer = "mwb",
@@ -159,6 +169,7 @@ def polymnist(
     hidden_dim: int = 512,
     decoder_filters: tuple[int, int, int] = (128, 64, 32),
     likelihood_scale: float = 0.75,
+    likelihood: str = "laplace",
     style_dim: int = 0,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
@@ -185,7 +196,10 @@ def polymnist(
         hidden_dim: Units of the encoder's Dense layer.
         decoder_filters: Channels of the decoder's start tensor and hidden
             transposed convolutions.
-        likelihood_scale: Scale of the Laplace likelihoods.
+        likelihood_scale: Scale of the image likelihoods.
+        likelihood: `"laplace"` (reference: its location is a per-pixel
+            median) or `"gaussian"` (a mean; `likelihood_scale` is then
+            the standard deviation).
         style_dim: Size of a modality-specific (private) latent per
             modality, the MMVAE+ idea: the texture of each modality can live
             there instead of in the shared latent. 0 (reference) = none.
@@ -225,7 +239,8 @@ def polymnist(
                                 name=f"decoder_{n}", **init)
             for n in names
         },
-        likelihoods={n: Laplace(likelihood_scale) for n in names},
+        likelihoods={n: image_likelihood(likelihood, likelihood_scale)
+                     for n in names},
         fusion=fusion,
         latent_dim=latent_dim,
         beta=beta,
