@@ -44,11 +44,12 @@ def _parser():
     demo.add_argument("--seeds", nargs="+", type=int, default=None,
                       help="seeds per fusion (default: --seed, or three "
                       "with --compare)")
-    demo.add_argument("--epochs", type=int, default=200,
-                      help="at most this many epochs per model")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="epochs of 78 steps per model (default: 20, or "
+                      "8 with --compare)")
     demo.add_argument("--minutes", type=float, default=None,
-                      help="training time per model (default: 6, or 3 "
-                      "with --compare)")
+                      help="optional cap on each model's training time "
+                      "(the run then depends on the machine's speed)")
     demo.add_argument("--learning-rate", type=float, default=1e-3)
     demo.add_argument("--batch-size", type=int, default=256)
     demo.add_argument("--subset-sampling", default="auto",
@@ -57,7 +58,7 @@ def _parser():
                       help="training tuples to synthesise")
     demo.add_argument("--num-test", type=int, default=2000)
     demo.add_argument("--classifier-epochs", type=int, default=6)
-    demo.add_argument("--eval-every", type=int, default=2, metavar="N",
+    demo.add_argument("--eval-every", type=int, default=4, metavar="N",
                       help="evaluate every N epochs for the learning curves")
     demo.add_argument("--unconditional-samples", type=int, default=2000)
     demo.add_argument("--seed", type=int, default=0)
@@ -182,13 +183,14 @@ def _evaluate(args):
 def _demo(args):
     from keras_mmvae.src.cli.demo import demo
 
-    minutes = args.minutes
-    if minutes is None:
-        minutes = 3.0 if args.compare else 6.0
+    epochs = args.epochs
+    if epochs is None:
+        epochs = 8 if args.compare else 20
     demo(out=args.out, compare=args.compare, fusions=args.fusions,
-         epochs=args.epochs, num_train=args.num_train,
+         epochs=epochs, num_train=args.num_train,
          num_test=args.num_test, classifier_epochs=args.classifier_epochs,
-         minutes=minutes, unconditional_samples=args.unconditional_samples,
+         minutes=args.minutes,
+         unconditional_samples=args.unconditional_samples,
          seed=args.seed, seeds=args.seeds, model_kwargs=args.model_kwargs,
          learning_rate=args.learning_rate, batch_size=args.batch_size,
          subset_sampling=args.subset_sampling, eval_every=args.eval_every)
