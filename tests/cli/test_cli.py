@@ -108,6 +108,7 @@ def test_train_curves_and_evaluate_write_json(data_dir, tmp_path):
                    "--num-probe", "30", "--unconditional-samples", "64",
                    "--out", metrics) == 0
     results = json.loads(metrics.read_text())
+    assert results["subset_sampling"] == "auto"
     assert len(results["linear_probe"]) == 31
     assert len(results["coherence"]) == 30 * 5
     assert set(results["coherence_by_size"]) == {"1", "2", "3", "4"}

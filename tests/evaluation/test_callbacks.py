@@ -139,3 +139,32 @@ def test_generation_grid_callback_writes_pngs(tmp_path):
     only.set_model(model)
     assert [p.endswith("unconditional_now.png")
             for p in only.write("now")] == [True]
+
+
+def test_learning_curves_record_steps_and_continue_after_resume(tmp_path):
+    model, x, labels, classifiers = _setup()
+
+    def callbacks():
+        return [ev.EvaluationCallback(
+                    ["coherence", "linear_probe"], test_data=(x, labels),
+                    train_data=(x, labels), classifiers=classifiers,
+                    every_n_epochs=2,
+                    metric_kwargs={"linear_probe": {"num_train": 32}}),
+                ev.LearningCurves(tmp_path, title="toy")]
+
+    model.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=callbacks())
+    rows = ev.LearningCurves.read(tmp_path)
+    # 4 steps per epoch, evaluated after epochs 2 and 4.
+    assert [(r["step"], r["epoch"]) for r in rows] == [(8, 2), (16, 4)]
+    assert {"coherence/1", "linear_probe/a", "linear_probe/a+b", "loss",
+            "kl_loss"} <= set(rows[0])
+    with Image.open(tmp_path / "curves.png") as image:
+        assert image.size[0] > 100
+    # A resumed run (same folder, later epochs) appends to the curves.
+    model.fit(x, batch_size=16, epochs=6, initial_epoch=4, verbose=0,
+              callbacks=callbacks())
+    rows = ev.LearningCurves.read(tmp_path)
+    assert [r["step"] for r in rows] == [8, 16, 24]
+    assert ev.LearningCurves.read(tmp_path / "nowhere") == []
+    with pytest.raises(ValueError, match="step"):
+        ev.plot_learning_curves([{"loss": 1.0}])

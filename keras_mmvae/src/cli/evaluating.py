@@ -44,6 +44,10 @@ def evaluate_model(model, train_data, test_data, classifiers=None,
             model, test_data, num_samples=log_likelihood_samples, seed=seed))
         results["log_likelihood"] = evaluation.serialize_results(ll)
     results["eval_seconds"] = timings
+    # What decided the numbers: the training objective's subset sampling
+    # and how a "moe" model represents a subset (the probe's default).
+    results["subset_sampling"] = model.subset_sampling
+    results["moe_posterior"] = "component"
     return results
 
 

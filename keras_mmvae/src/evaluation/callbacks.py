@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.coherence import coherence
@@ -342,6 +343,7 @@ class GenerationGridCallback(keras.callbacks.Callback):
         self.write(f"epoch_{epoch + 1:04d}")
 
 
+@keras_mmvae_export("keras_mmvae.evaluation.LearningCurves")
 class LearningCurves(keras.callbacks.Callback):
     """Writes `curves.json` and `curves.png` whenever an evaluation ran.
 
