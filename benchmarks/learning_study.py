@@ -22,15 +22,15 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_mmvae as mm  # noqa: E402
-from keras_mmvae import evaluation  # noqa: E402
-from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_TABLE  # noqa: E402
-from keras_mmvae.src.datasets.mnist_svhn_text import draw_offsets  # noqa
-from keras_mmvae.src.datasets.textures import procedural_backgrounds  # noqa
-from keras_mmvae.src.models.presets.polymnist import image_likelihood  # noqa
+import keras_mmvae as mm
+from keras_mmvae import evaluation
+from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_TABLE
+from keras_mmvae.src.datasets.mnist_svhn_text import draw_offsets
+from keras_mmvae.src.datasets.textures import procedural_backgrounds
+from keras_mmvae.src.models.presets.polymnist import image_likelihood
 
 
 def parse_args():

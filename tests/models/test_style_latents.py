@@ -112,8 +112,8 @@ def test_cross_modal_style_prior_uses_own_style_only_inside_the_subset():
                                       np.repeat([0, 1, 2], 10))
         decoded[style] = {n: to_numpy(out["outputs"][n]) for n in names}
         assert model.get_config()["cross_modal_style"] == style
-    own = lambda v: np.all(np.abs(v - 100.0) < 0.1)  # noqa: E731
-    prior = lambda v: np.all(np.abs(v) < 6.0)  # noqa: E731
+    own = lambda v: np.all(np.abs(v - 100.0) < 0.1)
+    prior = lambda v: np.all(np.abs(v) < 6.0)
     assert own(decoded["posterior"]["a"]) and own(decoded["posterior"]["b"])
     a, b = decoded["prior"]["a"], decoded["prior"]["b"]
     assert own(a[:10]) and prior(a[10:20]) and own(a[20:])

@@ -120,23 +120,6 @@ def get_classifiers(out_dir, train, test, epochs):
                                     epochs=epochs)
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit` after the epoch in which `seconds` of training passed."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.elapsed = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.elapsed += time.monotonic() - self.start
-        if self.elapsed > self.seconds:
-            self.model.stop_training = True
-
-
 def write_figures(model, test, run_dir, name):
     # Twelve test tuples spread over the digits (the test split is sorted).
     rows = np.linspace(0, len(test[1]) - 1, 12).astype(int)
@@ -162,11 +145,12 @@ def train_one(fusion, seed, splits, classifiers, run_dir, epochs, minutes,
     callbacks = training.evaluation_callbacks(
         NAMES, splits["train"], splits["test"], run_dir, eval_every,
         classifiers, num_eval=1000, seed=seed)
-    budget = TimeBudget(float("inf") if minutes is None else 60 * minutes)
+    if minutes is not None:
+        callbacks.append(training.TimeBudget(60 * minutes))
     start = time.monotonic()
     history = model.fit(splits["train"][0], batch_size=batch_size,
                         epochs=epochs, shuffle=True, verbose=0,
-                        callbacks=[*callbacks, budget])
+                        callbacks=callbacks)
     seconds = time.monotonic() - start
     return model, {"epochs": len(history.epoch),
                    "steps": int(keras.ops.convert_to_numpy(

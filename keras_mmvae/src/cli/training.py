@@ -48,7 +48,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit` at the end of the first epoch past `seconds`."""
+    """Stops `fit` after the first batch that ends past `seconds`."""
 
     def __init__(self, seconds):
         super().__init__()
