@@ -138,6 +138,8 @@ def write_figures(model, test, run_dir, name):
 def train_one(fusion, seed, splits, classifiers, run_dir, epochs, minutes,
               learning_rate, batch_size, model_kwargs, subset_sampling,
               eval_every):
+    # A demo run starts afresh: no curves of an earlier run continue.
+    (pathlib.Path(run_dir) / "curves.json").unlink(missing_ok=True)
     keras.utils.set_random_seed(seed)
     model = demo_model(fusion, seed=seed, subset_sampling=subset_sampling,
                        **model_kwargs)

@@ -46,7 +46,7 @@ def _parser():
                       "with --compare)")
     demo.add_argument("--epochs", type=int, default=None,
                       help="epochs of 78 steps per model (default: 20, or "
-                      "8 with --compare)")
+                      "6 with --compare)")
     demo.add_argument("--minutes", type=float, default=None,
                       help="optional cap on each model's training time "
                       "(the run then depends on the machine's speed)")
@@ -185,7 +185,7 @@ def _demo(args):
 
     epochs = args.epochs
     if epochs is None:
-        epochs = 8 if args.compare else 20
+        epochs = 6 if args.compare else 20
     demo(out=args.out, compare=args.compare, fusions=args.fusions,
          epochs=epochs, num_train=args.num_train,
          num_test=args.num_test, classifier_epochs=args.classifier_epochs,
