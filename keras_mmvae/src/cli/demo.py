@@ -39,7 +39,7 @@ IMAGE_NAMES = tuple(f"m{i}" for i in range(NUM_IMAGES))
 NAMES = IMAGE_NAMES + ("text",)
 IMAGE_SHAPE = (28, 28, 3)
 TEXT_SHAPE = (TEXT_LENGTH, TEXT_TABLE.shape[-1])
-# The PolyMNIST reference layout with fewer channels: about 3x faster per
+# The PolyMNIST reference layout with fewer channels: about twice as fast per
 # step on 2 CPU cores than the reference network.
 DEMO_MODEL = {"latent_dim": 64, "encoder_filters": [16, 32, 64],
               "hidden_dim": 256, "decoder_filters": [64, 32, 16]}
