@@ -276,6 +276,9 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
         by_size[fusion] = [{int(k): v for k, v in
                             r["coherence_by_size"].items()}
                            for r in entry["seeds"].values()]
+        # Written after every fusion: a long comparison keeps what is done.
+        report["wall_seconds"] = round(time.monotonic() - start, 1)
+        (out / "metrics.json").write_text(json.dumps(report, indent=2))
     evaluation.plot_coherence_by_size(
         by_size, path=out / "coherence_by_inputs.png",
         title="PolyMNIST-style images + text from real MNIST")
