@@ -434,9 +434,9 @@ class BarycenterFusion(keras.layers.Layer):
             if moe_posterior == "moment_matched":
                 return moment_match(out["mean"], out["log_var"],
                                     out["weight"])
+            # Every row has a valid component (none available: the prior).
             chosen = stratified_selection(out["weight"])
-            return (ops.einsum("bs,bsd->bd", chosen, out["mean"]),
-                    ops.einsum("bs,bsd->bd", chosen, out["log_var"]))
+            return select_components(out, ops.argmax(chosen, axis=-1))
         joint = np.ones((1, self.num_modalities), dtype="float32")
         fused_mean, fused_log_var, _ = self._fuse(
             mean, log_var, mask, joint, any_member=True
