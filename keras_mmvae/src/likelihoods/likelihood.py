@@ -16,6 +16,17 @@ def sum_over_data_dims(values):
     return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=-1)
 
 
+def is_class_ids(x, params):
+    """Integer targets with one axis fewer than `params`: class ids.
+
+    They stay integers (a bfloat16 cast would round ids above 256); every
+    other target is compared in the dtype of `params`.
+    """
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    return ("int" in dtype and not dtype.startswith("bool")
+            and len(x.shape) == len(params.shape) - 1)
+
+
 @keras_mmvae_export("keras_mmvae.likelihoods.Likelihood")
 class Likelihood:
     """A likelihood `p(x | params)` over one modality.
@@ -32,7 +43,7 @@ class Likelihood:
         """`log p(x | params)` summed over data dimensions → `(B,)`."""
         x = ops.convert_to_tensor(x)
         params = ops.convert_to_tensor(params)
-        if not str(x.dtype).startswith("int"):
+        if not is_class_ids(x, params):
             x = ops.cast(x, params.dtype)
         return sum_over_data_dims(self.log_prob_elements(params, x))
 
@@ -133,7 +144,7 @@ class Categorical(Likelihood):
         if len(x.shape) == len(params.shape) - 1:
             x = ops.one_hot(ops.cast(x, "int32"), ops.shape(params)[-1],
                             dtype=params.dtype)
-        elif str(x.dtype).startswith("int"):
+        else:
             x = ops.cast(x, params.dtype)
         return ops.sum(x * log_probs, axis=-1)
 
