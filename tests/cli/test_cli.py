@@ -85,6 +85,20 @@ def test_interrupted_run_resumes_to_the_same_epoch_count(data_dir, tmp_path):
 
 
 @end_to_end
+def test_epoch_cut_by_time_budget_is_not_counted(data_dir, tmp_path):
+    kwargs = dict(batch_size=20, model_kwargs=SMALL, verbose=0)
+    out = tmp_path / "budget"
+    _, state = training.train("polymnist", "mwb", data_dir, 2, out,
+                              seconds=0, **kwargs)
+    assert (state["epochs_completed"], state["steps_completed"]) == (0, 1)
+    _, state = training.train("polymnist", "mwb", data_dir, 2, out,
+                              **kwargs)
+    steps_per_epoch = 3  # 60 training tuples in batches of 20
+    assert state["epochs_completed"] == 2
+    assert state["steps_completed"] == 1 + 2 * steps_per_epoch
+
+
+@end_to_end
 def test_train_curves_and_evaluate_write_json(data_dir, tmp_path):
     train = datasets.polymnist.load_arrays(data_dir, split="train")
     test = datasets.polymnist.load_arrays(data_dir, split="test")

@@ -25,7 +25,10 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """Saves the model (with optimizer state) and the run state each epoch.
 
     The `.keras` file is written to a temporary name and renamed, so an
-    interrupted run always leaves the last complete epoch behind.
+    interrupted run always leaves the last complete epoch behind. An epoch
+    that a `TimeBudget` cut short is saved but not counted as completed
+    (a resumed run trains it again in full); `steps_completed` counts the
+    optimizer steps taken.
     """
 
     def __init__(self, out_dir, settings, history):
@@ -34,14 +37,24 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.settings = settings
         self.history = history
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches = batch + 1
+
     def on_epoch_end(self, epoch, logs=None):
+        steps = self.params.get("steps")
+        complete = steps is None or self.batches >= steps
         tmp = self.out_dir / ("tmp-" + CHECKPOINT)
         self.model.save(tmp)
         os.replace(tmp, self.out_dir / CHECKPOINT)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         _write_json(self.out_dir / STATE, {
-            "epochs_completed": epoch + 1,
+            "epochs_completed": epoch + 1 if complete else epoch,
+            "steps_completed": int(keras.ops.convert_to_numpy(
+                self.model.optimizer.iterations)),
             "settings": self.settings,
             "history": self.history,
         })
