@@ -138,6 +138,43 @@ def test_missing_data_dir_names_the_layout(tmp_path, capsys):
     assert "zenodo" in err
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "--epochs: 0 must be > 0"),
+    (["--epochs", "-2"], "--epochs: -2 must be > 0"),
+    (["--batch-size", "0"], "--batch-size: 0 must be > 0"),
+    (["--learning-rate", "0"], "--learning-rate: 0 must be > 0.0"),
+    (["--missing-rate", "1.5"], "--missing-rate: 1.5 must be >= 0.0 and < 1"),
+    (["--eval-every", "x"], "--eval-every: 'x' is not an integer"),
+    (["--model-kwargs", "[1]"], "must be a JSON object"),
+    (["--model-kwargs", "{latent"], "not valid JSON"),
+    (["--classifiers", "nowhere"], "--classifiers: no folder at 'nowhere'"),
+])
+def test_train_refuses_bad_arguments(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as info:
+        run_cli("train", "--benchmark", "polymnist", "--data-dir", tmp_path,
+                "--out", tmp_path / "run", *args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_failed_train_leaves_no_output_folder(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = run_cli("train", "--benchmark", "polymnist", "--data-dir", empty,
+                   "--out", tmp_path / "run", "--eval-every", "0")
+    assert code == 2
+    assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_points_to_the_checkpoint_of_a_run_folder(tmp_path, capsys):
+    assert run_cli("evaluate", "--model", tmp_path, "--data-dir",
+                   tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.keras" in err and "--out folder of `train`" in err
+
+
 def test_bad_arguments_exit_nonzero(tmp_path):
     with pytest.raises(SystemExit) as info:
         run_cli("train", "--benchmark", "polymnist", "--fusion", "sum",

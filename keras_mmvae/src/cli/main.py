@@ -3,6 +3,7 @@
 import argparse
 import json
 import pathlib
+import shutil
 import sys
 
 DESCRIPTION = """\
@@ -20,6 +21,52 @@ Run `python -m keras_mmvae <command> --help` for the options.
 """
 
 FUSIONS = ("poe", "moe", "w2", "mopoe", "mwb")
+
+
+def _number(kind, low, low_inclusive=True, high=None):
+    """An argparse `type` that parses `kind` and refuses values out of range."""
+    bound = (f"{'>=' if low_inclusive else '>'} {low}" +
+             (f" and < {high}" if high is not None else ""))
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}"
+            ) from None
+        if (value < low or (value == low and not low_inclusive)
+                or (high is not None and value >= high)):
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POSITIVE_INT = _number(int, 0, low_inclusive=False)
+NON_NEGATIVE_INT = _number(int, 0)
+POSITIVE_FLOAT = _number(float, 0.0, low_inclusive=False)
+RATE = _number(float, 0.0, high=1.0)
+
+
+def _json_object(text):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({error}); e.g. '{{\"latent_dim\": 64}}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object of keyword arguments; got {text}")
+    return value
+
+
+def _existing_dir(text):
+    if not pathlib.Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"no folder at {text!r}")
+    return text
 
 
 def _parser():
@@ -44,25 +91,25 @@ def _parser():
     demo.add_argument("--seeds", nargs="+", type=int, default=None,
                       help="seeds per fusion (default: --seed, or three "
                       "with --compare)")
-    demo.add_argument("--epochs", type=int, default=None,
+    demo.add_argument("--epochs", type=POSITIVE_INT, default=None,
                       help="epochs of 78 steps per model (default: 20, or "
                       "6 with --compare)")
-    demo.add_argument("--minutes", type=float, default=None,
+    demo.add_argument("--minutes", type=POSITIVE_FLOAT, default=None,
                       help="optional cap on each model's training time "
                       "(the run then depends on the machine's speed)")
-    demo.add_argument("--learning-rate", type=float, default=1e-3)
-    demo.add_argument("--batch-size", type=int, default=256)
+    demo.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=1e-3)
+    demo.add_argument("--batch-size", type=POSITIVE_INT, default=256)
     demo.add_argument("--subset-sampling", default="auto",
                       choices=("auto", "stratified", "random"))
-    demo.add_argument("--num-train", type=int, default=20000,
+    demo.add_argument("--num-train", type=POSITIVE_INT, default=20000,
                       help="training tuples to synthesise")
-    demo.add_argument("--num-test", type=int, default=2000)
-    demo.add_argument("--classifier-epochs", type=int, default=6)
-    demo.add_argument("--eval-every", type=int, default=4, metavar="N",
+    demo.add_argument("--num-test", type=POSITIVE_INT, default=2000)
+    demo.add_argument("--classifier-epochs", type=POSITIVE_INT, default=6)
+    demo.add_argument("--eval-every", type=POSITIVE_INT, default=4, metavar="N",
                       help="evaluate every N epochs for the learning curves")
-    demo.add_argument("--unconditional-samples", type=int, default=2000)
+    demo.add_argument("--unconditional-samples", type=NON_NEGATIVE_INT, default=2000)
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--model-kwargs", type=json.loads, default=None,
+    demo.add_argument("--model-kwargs", type=_json_object, default=None,
                       metavar="JSON", help="arguments of the demo model "
                       "(default: latent 64 and the reduced PolyMNIST "
                       "network, see keras_mmvae/src/cli/demo.py)")
@@ -78,24 +125,24 @@ def _parser():
     train.add_argument("--fusion", default="mwb", choices=FUSIONS)
     train.add_argument("--data-dir", required=True,
                        help="folder with the benchmark's published files")
-    train.add_argument("--epochs", type=int, default=None,
+    train.add_argument("--epochs", type=POSITIVE_INT, default=None,
                        help="total epochs (default: the reference number)")
     train.add_argument("--out", required=True, help="run folder")
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--learning-rate", type=float, default=None)
-    train.add_argument("--missing-rate", type=float, default=0.0,
+    train.add_argument("--batch-size", type=POSITIVE_INT, default=None)
+    train.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=None)
+    train.add_argument("--missing-rate", type=RATE, default=0.0,
                        help="drop modalities at random (MCAR) with this rate")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--model-kwargs", type=json.loads, default=None,
+    train.add_argument("--model-kwargs", type=_json_object, default=None,
                        metavar="JSON", help="overrides for the model factory, "
                        "e.g. '{\"latent_dim\": 64}'")
-    train.add_argument("--eval-every", type=int, default=None, metavar="N",
+    train.add_argument("--eval-every", type=NON_NEGATIVE_INT, default=None, metavar="N",
                        help="evaluate every N epochs and write learning "
                        "curves (<out>/curves.json, curves.png): the "
                        "one-input and all-input latent probe, and with "
                        "--classifiers the coherence (default: the "
                        "benchmark's evaluation interval; 0 = never)")
-    train.add_argument("--classifiers", default=None,
+    train.add_argument("--classifiers", default=None, type=_existing_dir,
                        help="folder of <modality>.keras classifiers for the "
                        "coherence curves")
 
@@ -104,19 +151,21 @@ def _parser():
         description="Latent linear probe for every modality subset; with "
         "--classifiers also conditional and unconditional coherence; with "
         "--log-likelihood K the IWAE estimate with K samples.")
-    evaluate.add_argument("--model", required=True, help="a .keras file")
+    evaluate.add_argument("--model", required=True,
+                          help="a .keras file, or a run folder of `train` "
+                          "(its checkpoint.keras)")
     evaluate.add_argument("--data-dir", required=True)
     evaluate.add_argument("--benchmark", default=None,
                           choices=("polymnist", "mnist_svhn_text", "celeba"),
                           help="default: inferred from the modality names")
-    evaluate.add_argument("--classifiers", default=None,
+    evaluate.add_argument("--classifiers", default=None, type=_existing_dir,
                           help="folder of <modality>.keras classifiers")
     evaluate.add_argument("--out", default=None,
                           help="JSON path (default: metrics.json next to "
                           "the model)")
-    evaluate.add_argument("--num-probe", type=int, default=500)
-    evaluate.add_argument("--unconditional-samples", type=int, default=10000)
-    evaluate.add_argument("--log-likelihood", type=int, default=0,
+    evaluate.add_argument("--num-probe", type=POSITIVE_INT, default=500)
+    evaluate.add_argument("--unconditional-samples", type=NON_NEGATIVE_INT, default=10000)
+    evaluate.add_argument("--log-likelihood", type=NON_NEGATIVE_INT, default=0,
                           metavar="K", help="IWAE samples (0 = skip)")
     evaluate.add_argument("--seed", type=int, default=0)
     return parser
@@ -135,6 +184,18 @@ def _train(args):
 
     bench = benchmarks.get(args.benchmark)
     _require_dir(args.data_dir, bench)
+    out = pathlib.Path(args.out)
+    fresh = not out.exists()
+    try:
+        _train_into(args, bench, training)
+    except BaseException:
+        # A run that failed before its first checkpoint leaves nothing.
+        if fresh and not (out / training.CHECKPOINT).exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _train_into(args, bench, training):
     epochs = args.epochs or bench.hyperparameters["epochs"]
     every = args.eval_every
     if every is None:
@@ -159,10 +220,16 @@ def _evaluate(args):
     from keras_mmvae import models
     from keras_mmvae.src.cli import benchmarks
     from keras_mmvae.src.cli import evaluating
+    from keras_mmvae.src.cli import training
 
-    if not pathlib.Path(args.model).is_file():
-        raise FileNotFoundError(f"No model file at {args.model!r}.")
-    model = keras.saving.load_model(args.model)
+    model_path = pathlib.Path(args.model)
+    if model_path.is_dir():
+        model_path = model_path / training.CHECKPOINT
+    if not model_path.is_file():
+        raise FileNotFoundError(
+            f"No model at {str(model_path)!r}: pass a .keras file or the "
+            f"--out folder of `train` (it holds {training.CHECKPOINT}).")
+    model = keras.saving.load_model(model_path)
     bench = (benchmarks.get(args.benchmark) if args.benchmark
              else benchmarks.infer(model.modality_names))
     _require_dir(args.data_dir, bench)
@@ -174,8 +241,7 @@ def _evaluate(args):
         model, train, test, classifiers, num_probe=args.num_probe,
         unconditional_samples=args.unconditional_samples,
         log_likelihood_samples=args.log_likelihood, seed=args.seed)
-    out = pathlib.Path(args.out or pathlib.Path(args.model).parent /
-                       "metrics.json")
+    out = pathlib.Path(args.out or model_path.parent / "metrics.json")
     out.write_text(json.dumps(results, indent=2))
     print(f"Wrote {out}")
 
