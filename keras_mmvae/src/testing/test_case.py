@@ -57,7 +57,7 @@ class _LossOfOutputs(keras.Model):
     `fit` step sends a gradient to every weight the outputs depend on."""
 
     def __init__(self, layer, call_kwargs):
-        super().__init__()
+        super().__init__(name="loss_of_outputs")
         self.layer = layer
         self.call_kwargs = call_kwargs
 
