@@ -22,7 +22,9 @@ def test_recorded_public_paths_resolve():
     expected = {"keras_mmvae.datasets." + p for p in (
         "encode_text", "decode_text", "MultimodalDataset", "mnist.load",
         "polymnist.make", "mnist_svhn_text.pair_by_label",
-        "celeba.attribute_text")}
+        "celeba.attribute_text", "ALPHABET", "polymnist.PolyMNISTDataset",
+        "celeba.CelebADataset", "mnist_svhn_text.MNISTSVHNTextDataset",
+        "mnist_svhn_text.DIGIT_WORDS")}
     expected |= {f"keras_mmvae.datasets.{m}.{f}" for m in LOADERS
                  for f in ("load", "load_arrays", "tfds_builder")}
     assert paths == expected

@@ -18,6 +18,7 @@ ALPHABET = (
 )
 """The 71 symbols: `a`-`z` (0-25), `0`-`9` (26-35), punctuation (36-68,
 with `-` at 36 and again at 59, `*` at 55), space (69), newline (70)."""
+keras_mmvae_export("keras_mmvae.datasets.ALPHABET")(ALPHABET)
 
 ALPHABET_SIZE = len(ALPHABET)
 UNKNOWN_INDEX = -1

@@ -258,6 +258,7 @@ def _generate_text_file(attr_path, text_path, seed):
         ) from e
 
 
+@keras_mmvae_export("keras_mmvae.datasets.celeba.CelebADataset")
 class CelebADataset(MultimodalDataset):
     """CelebA batches: `"image"` float32 `(B, 64, 64, 3)` in [0, 1] and
     `"text"` one-hot `(B, 256, 71)`; labels int64 `(B, 40)` 0/1.

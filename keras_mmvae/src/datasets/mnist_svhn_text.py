@@ -22,6 +22,10 @@ MODALITIES = ("mnist", "svhn", "text")
 TEXT_LENGTH = 8
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven",
                "eight", "nine")
+"""The text modality's words, indexed by digit label."""
+keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.DIGIT_WORDS")(
+    DIGIT_WORDS
+)
 _WORD_LENGTHS = np.array([len(w) for w in DIGIT_WORDS])
 _TEXT_STREAM = 3
 
@@ -266,6 +270,9 @@ def read_sources(data_dir, split, mnist=None):
     return mnist_x, mnist_y.astype("int64"), svhn_x, svhn_y
 
 
+@keras_mmvae_export(
+    "keras_mmvae.datasets.mnist_svhn_text.MNISTSVHNTextDataset"
+)
 class MNISTSVHNTextDataset(MultimodalDataset):
     """MNIST-SVHN-Text batches.
 

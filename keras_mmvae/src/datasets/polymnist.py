@@ -23,6 +23,7 @@ NUM_MODALITIES = 5
 _CHUNK = 2048
 
 
+@keras_mmvae_export("keras_mmvae.datasets.polymnist.PolyMNISTDataset")
 class PolyMNISTDataset(MultimodalDataset):
     """PolyMNIST batches: `{"m0": (B, 28, 28, 3), ..., "m4": ...}` in [0, 1].
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from keras_mmvae.src.api_export import PUBLIC_PATHS
+from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.datasets import missing as missing_lib
 
 MASK_KEY = "mask"
@@ -40,6 +40,7 @@ def to_float(images):
     return images.astype("float32")
 
 
+@keras_mmvae_export("keras_mmvae.datasets.MultimodalDataset")
 class MultimodalDataset(keras.utils.PyDataset):
     """Batches `(inputs, labels)` of a multimodal data set for `fit`.
 
@@ -246,8 +247,3 @@ class MultimodalDataset(keras.utils.PyDataset):
             f"drop_last={self.drop_last} seed={self.seed} "
             f"masked={self.mask is not None}>"
         )
-
-
-# Not a Keras-serialisable object (no `get_config`), so it is recorded
-# without `keras_mmvae_export`'s registration.
-PUBLIC_PATHS["keras_mmvae.datasets.MultimodalDataset"] = MultimodalDataset

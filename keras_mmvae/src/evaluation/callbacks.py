@@ -33,6 +33,7 @@ def _is_number(value):
     )
 
 
+@keras_mmvae_export("keras_mmvae.evaluation.EvaluationCallback")
 class EvaluationCallback(keras.callbacks.Callback):
     """Runs evaluation metrics every `every_n_epochs` epochs during `fit`.
 
@@ -220,6 +221,7 @@ def _conditioning_inputs(data, num_samples):
     raise ValueError("`conditioning_data` is empty.")
 
 
+@keras_mmvae_export("keras_mmvae.evaluation.GenerationGridCallback")
 class GenerationGridCallback(keras.callbacks.Callback):
     """Writes PNG grids of generated samples every `every_n_epochs` epochs.
 

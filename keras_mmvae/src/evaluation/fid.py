@@ -131,6 +131,7 @@ def fid(
     return frechet_distance(mean1, cov1, mean2, cov2)
 
 
+@keras_mmvae_export("keras_mmvae.evaluation.InceptionFeatures")
 class InceptionFeatures:
     """Callable: images in [0, 1] → InceptionV3 pool features `(B, 2048)`.
 

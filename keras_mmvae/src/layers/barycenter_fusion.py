@@ -28,7 +28,9 @@ PRESETS = {
 }
 
 
-@keras_mmvae_export("keras_mmvae.BarycenterFusion")
+@keras_mmvae_export(
+    ["keras_mmvae.BarycenterFusion", "keras_mmvae.layers.BarycenterFusion"]
+)
 class BarycenterFusion(keras.layers.Layer):
     """Fuses unimodal Gaussian posteriors into a (mixture) posterior.
 

@@ -160,6 +160,7 @@ LIKELIHOODS = {
 }
 
 
+@keras_mmvae_export("keras_mmvae.likelihoods.get")
 def get(identifier):
     """A likelihood object from an instance, a name or a serialized dict."""
     if isinstance(identifier, Likelihood):

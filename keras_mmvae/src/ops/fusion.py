@@ -15,13 +15,18 @@ from keras import ops
 from keras_mmvae.src.api_export import keras_mmvae_export
 
 
+def _tensors(*values):
+    """`convert_to_tensor` of each value, `None` kept: NumPy arguments must
+    work on every backend (a NumPy array times a torch tensor fails)."""
+    return [None if v is None else ops.convert_to_tensor(v) for v in values]
+
+
 def _shifted_exp(x, mask=None):
     """`exp(x − c)` with `c = max_m x` over available experts (no gradient).
 
     Unavailable experts (`mask` 0) neither set the shift nor reach `exp`:
     their entries become exactly 1 and must carry weight 0.
     """
-    x = ops.convert_to_tensor(x)
     if mask is None:
         shift = ops.max(x, axis=1)  # (B, D)
     else:
@@ -54,6 +59,8 @@ def w2_barycenter(mean, log_var, weights, prior_weight=None, mask=None):
     Returns:
         `(mean, log_var)`, each `(B, S, D)`.
     """
+    mean, log_var, weights, prior_weight, mask = _tensors(
+        mean, log_var, weights, prior_weight, mask)
     total = ops.sum(weights, axis=-1)
     if prior_weight is not None:
         total = total + prior_weight
@@ -93,6 +100,8 @@ def product_of_experts(mean, log_var, weights, prior_weight=None,
     Returns:
         `(mean, log_var)`, each `(B, S, D)`.
     """
+    mean, log_var, weights, prior_weight, mask = _tensors(
+        mean, log_var, weights, prior_weight, mask)
     if normalize:
         total = ops.sum(weights, axis=-1)
         if prior_weight is not None:
@@ -128,6 +137,7 @@ def moment_match(mean, log_var, weight):
     Returns:
         `(mean, log_var)`, each `(B, D)`.
     """
+    mean, log_var, weight = _tensors(mean, log_var, weight)
     w = weight[..., None]
     fused_mean = ops.sum(w * mean, axis=1)
     spread = ops.square(mean - fused_mean[:, None, :])

@@ -1,5 +1,7 @@
 """Reference training settings of the benchmarks (MoPoE job scripts)."""
 
+from keras_mmvae.src.api_export import keras_mmvae_export
+
 HYPERPARAMETERS = {
     "polymnist": {
         "latent_dim": 512, "beta": 2.5, "learning_rate": 5e-4,
@@ -19,3 +21,4 @@ HYPERPARAMETERS = {
 """Per benchmark: model settings (also the factory defaults) and the
 training protocol (Adam(β1=0.9, β2=0.999), `learning_rate`, `batch_size`
 with full batches only, `epochs`, evaluation every `eval_every` epochs)."""
+keras_mmvae_export("keras_mmvae.models.HYPERPARAMETERS")(HYPERPARAMETERS)
