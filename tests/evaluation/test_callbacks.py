@@ -1,5 +1,7 @@
 """Callbacks during `fit`: metrics in History, PNG generation grids."""
 
+import csv
+
 import keras
 import numpy as np
 import pytest
@@ -51,14 +53,33 @@ def test_evaluation_callback_logs_into_history():
                 "log_likelihood/a+b", "custom/a"}
     assert expected <= set(logged)
     assert not {k for k in logged if k.startswith("custom/text")}
+    # Evaluated after the first epoch and epoch 2; NaN after epoch 3.
     for key in expected:
-        assert len(logged[key]) == 1  # after epoch 2 only
-        assert np.isfinite(logged[key][0])
+        assert len(logged[key]) == 3
+        assert np.all(np.isfinite(logged[key][:2]))
+        assert np.isnan(logged[key][2])
     assert len(logged["loss"]) == 3
-    assert callback.evaluated_epochs == [2]
-    assert calls == [model]
-    assert logged["log_likelihood/a+b"][0] == pytest.approx(
+    assert callback.evaluated_epochs == [1, 2]
+    assert calls == [model, model]
+    assert logged["log_likelihood/a+b"][1] == pytest.approx(
         callback.results[2]["log_likelihood"][("a", "b")])
+
+
+def test_csv_logger_records_evaluation_columns_from_the_first_epoch(
+        tmp_path):
+    model, x, labels, classifiers = _setup()
+    callback = ev.EvaluationCallback(
+        ["log_likelihood"], test_data=(x, labels), every_n_epochs=2,
+        metric_kwargs={"log_likelihood": {"num_samples": 2}})
+    path = tmp_path / "log.csv"
+    model.fit(x, batch_size=32, epochs=4, verbose=0, callbacks=[
+        callback, keras.callbacks.CSVLogger(str(path))])
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows] == ["0", "1", "2", "3"]
+    column = [float(row["log_likelihood/a+b"]) for row in rows]
+    assert np.isfinite(column[0]) and np.isfinite(column[1])
+    assert np.isnan(column[2]) and np.isfinite(column[3])
 
 
 def test_evaluation_callback_builtin_metrics():
@@ -154,8 +175,9 @@ def test_learning_curves_record_steps_and_continue_after_resume(tmp_path):
 
     model.fit(x, batch_size=16, epochs=4, verbose=0, callbacks=callbacks())
     rows = ev.LearningCurves.read(tmp_path)
-    # 4 steps per epoch, evaluated after epochs 2 and 4.
-    assert [(r["step"], r["epoch"]) for r in rows] == [(8, 2), (16, 4)]
+    # 4 steps per epoch, evaluated after the first epoch and epochs 2, 4.
+    assert [(r["step"], r["epoch"]) for r in rows] == [(4, 1), (8, 2),
+                                                       (16, 4)]
     assert {"coherence/1", "linear_probe/a", "linear_probe/a+b", "loss",
             "kl_loss"} <= set(rows[0])
     with Image.open(tmp_path / "curves.png") as image:
@@ -164,7 +186,7 @@ def test_learning_curves_record_steps_and_continue_after_resume(tmp_path):
     model.fit(x, batch_size=16, epochs=6, initial_epoch=4, verbose=0,
               callbacks=callbacks())
     rows = ev.LearningCurves.read(tmp_path)
-    assert [r["step"] for r in rows] == [8, 16, 24]
+    assert [r["step"] for r in rows] == [4, 8, 16, 20, 24]
     assert ev.LearningCurves.read(tmp_path / "nowhere") == []
     with pytest.raises(ValueError, match="step"):
         ev.plot_learning_curves([{"loss": 1.0}])

@@ -41,10 +41,13 @@ class EvaluationCallback(keras.callbacks.Callback):
     (`model.history.history`), `CSVLogger` and `TensorBoard` record them;
     list this callback **before** `TensorBoard`/`CSVLogger` in `callbacks`
     (Keras passes the same `logs` dict along the list; `History` and the
-    progress bar always come last). On epochs without evaluation the keys
-    are absent, so `History` lists hold one value per evaluation; the
-    epochs are in `evaluated_epochs` and the full (non-scalar) results in
-    `results`.
+    progress bar always come last). It evaluates after the first epoch of
+    every `fit` and then after every `every_n_epochs`-th epoch; on the
+    other epochs its keys are logged as NaN, so `CSVLogger` has its columns
+    from the first row and `History` lists line up with epochs (monitor
+    these keys with `EarlyStopping` only when `every_n_epochs=1`). The
+    evaluated epochs are in `evaluated_epochs` and the full (non-scalar)
+    results in `results`.
 
     Built-in metric names and what they log:
 
@@ -68,7 +71,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         train_data: Training data of the linear probe.
         classifiers: Dict modality → classifier (`coherence`,
             `unconditional_coherence`).
-        every_n_epochs: Evaluate after epochs `n, 2n, ...` (1-based).
+        every_n_epochs: Evaluate after the first epoch and epochs
+            `n, 2n, ...` (1-based).
         metric_kwargs: Dict built-in name → extra keyword arguments (e.g.
             `{"log_likelihood": {"num_samples": 12}}`).
         verbose: Print the logged values after each evaluation.
@@ -158,6 +162,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.verbose = verbose
         self.results = {}
         self.evaluated_epochs = []
+        self.log_keys = []
+        self._first_epoch = True
 
     def _run(self, metric):
         kwargs = self.metric_kwargs.get(metric, {}) if isinstance(
@@ -200,12 +206,19 @@ class EvaluationCallback(keras.callbacks.Callback):
                 )
         return results, logs
 
+    def on_train_begin(self, logs=None):
+        self._first_epoch = True
+
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        first, self._first_epoch = self._first_epoch, False
+        if not first and (epoch + 1) % self.every_n_epochs:
+            if logs is not None:
+                logs.update({key: float("nan") for key in self.log_keys})
             return
         results, scalars = self.evaluate()
         self.results[epoch + 1] = results
         self.evaluated_epochs.append(epoch + 1)
+        self.log_keys = list(scalars)
         if logs is not None:
             logs.update(scalars)
         if self.verbose:
@@ -412,7 +425,8 @@ class LearningCurves(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if not any("/" in k or k in BUILTIN_METRICS for k in logs):
+        if not any(("/" in k or k in BUILTIN_METRICS) and np.ndim(v) == 0
+                   and np.isfinite(v) for k, v in logs.items()):
             return  # no evaluation in this epoch
         row = {"step": int(ops.convert_to_numpy(
                    self.model.optimizer.iterations)),
