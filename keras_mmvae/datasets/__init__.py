@@ -22,6 +22,7 @@ from keras_mmvae.datasets import polymnist
 from keras_mmvae.src.datasets.alphabet import ALPHABET
 from keras_mmvae.src.datasets.alphabet import decode_text
 from keras_mmvae.src.datasets.alphabet import encode_text
+from keras_mmvae.src.datasets.missing import with_missing
 from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "mnist",
     "mnist_svhn_text",
     "polymnist",
+    "with_missing",
 ]

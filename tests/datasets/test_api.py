@@ -24,7 +24,7 @@ def test_recorded_public_paths_resolve():
         "polymnist.make", "mnist_svhn_text.pair_by_label",
         "celeba.attribute_text", "ALPHABET", "polymnist.PolyMNISTDataset",
         "celeba.CelebADataset", "mnist_svhn_text.MNISTSVHNTextDataset",
-        "mnist_svhn_text.DIGIT_WORDS")}
+        "mnist_svhn_text.DIGIT_WORDS", "with_missing")}
     expected |= {f"keras_mmvae.datasets.{m}.{f}" for m in LOADERS
                  for f in ("load", "load_arrays", "tfds_builder")}
     assert paths == expected

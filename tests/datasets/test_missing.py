@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from keras_mmvae import datasets
 from keras_mmvae.src.datasets import missing
 
 
@@ -57,3 +58,41 @@ def test_validation():
         missing.make_mask(5, 3, 0.0, {1: 0.5})
     with pytest.raises(ValueError, match="classes"):
         missing.make_mask(5, 3, 0.0, {7: 0.5}, np.zeros(5))
+
+
+def test_with_missing_masks_your_arrays_like_the_loaders():
+    rng = np.random.default_rng(0)
+    x = {"image": rng.random((2000, 3, 2)).astype("float32") + 1.0,
+         "tabular": rng.random((2000, 6)).astype("float32") + 1.0,
+         "label": np.ones((2000, 4), "int64")}
+    data = datasets.with_missing(x, missing_rate=[0.5, 0.2, 0.0], seed=3)
+    mask = data["mask"]
+    assert list(data) == ["image", "tabular", "label", "mask"]
+    assert mask.dtype == np.float32 and mask.min(axis=1).max() <= 1
+    assert mask.sum(axis=1).min() >= 1  # never an empty example
+    np.testing.assert_allclose(1 - mask.mean(axis=0), [0.5, 0.2, 0.0],
+                               atol=0.04)
+    for i, name in enumerate(x):
+        absent = mask[:, i] == 0
+        assert np.all(data[name][absent] == 0)
+        np.testing.assert_array_equal(data[name][~absent], x[name][~absent])
+        assert data[name].dtype == x[name].dtype
+    assert np.all(x["image"] >= 1.0)  # the caller's arrays are untouched
+    np.testing.assert_array_equal(
+        datasets.with_missing(x, missing_rate=[0.5, 0.2, 0.0], seed=3)["mask"],
+        mask)
+    classes = np.arange(2000) % 2
+    mnar = datasets.with_missing(x, missing_per_class={1: 1.0},
+                                 classes=classes, seed=0)["mask"]
+    assert mnar[classes == 0].min() == 1
+    assert np.all(mnar[classes == 1].sum(axis=1) == 1)  # one kept
+
+
+def test_with_missing_refuses_bad_inputs():
+    x = {"a": np.ones((4, 2)), "b": np.ones((5, 2))}
+    with pytest.raises(ValueError, match="one row per example"):
+        datasets.with_missing(x, missing_rate=0.2)
+    with pytest.raises(ValueError, match="already has a 'mask'"):
+        datasets.with_missing({"a": np.ones((4, 2)), "mask": np.ones((4, 1))})
+    with pytest.raises(ValueError, match="must lie in"):
+        datasets.with_missing({"a": np.ones((4, 2))}, missing_rate=2.0)

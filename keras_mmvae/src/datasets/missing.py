@@ -21,6 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from keras_mmvae.src.api_export import keras_mmvae_export
+
+MASK_KEY = "mask"
+
 
 def _rates(value, num_modalities, what):
     rates = np.asarray(value, dtype="float64")
@@ -109,3 +113,67 @@ def make_mask(
         keep = rng.integers(0, num_modalities, size=int(empty.sum()))
         mask[np.nonzero(empty)[0], keep] = True
     return mask.astype("float32")
+
+
+@keras_mmvae_export("keras_mmvae.datasets.with_missing")
+def with_missing(
+    inputs: Mapping[str, np.ndarray],
+    missing_rate: float | Sequence[float] = 0.0,
+    missing_per_class: Mapping[int, float | Sequence[float]] | None = None,
+    classes: np.ndarray | None = None,
+    seed: int | None = None,
+) -> dict:
+    """Simulates missing modalities on your own arrays.
+
+    Draws a mask as the benchmark loaders do (MCAR with `missing_rate`,
+    per-class MNAR with `missing_per_class`; never an example without any
+    modality; seeded) and returns a new dict: the arrays with absent
+    entries set to zero, plus the float32 `(N, M)` 0/1 `"mask"` in the
+    order of `inputs`' keys, ready for `fit`, `evaluate` and `encode`.
+
+    Args:
+        inputs: `{modality name: array (N, ...)}`.
+        missing_rate: MCAR probability (scalar or one per modality).
+        missing_per_class: `{class: probability or per-modality
+            probabilities}`; needs `classes`.
+        classes: Integer class of every example `(N,)`.
+        seed: Seed of the NumPy generator.
+
+    Example:
+    ```python
+    import numpy as np
+    import keras_mmvae as mm
+
+    x = {"image": np.ones((100, 4), "float32"),
+         "label": np.ones((100, 2), "float32")}
+    data = mm.datasets.with_missing(x, missing_rate=0.3, seed=0)
+    assert data["mask"].shape == (100, 2) and data["mask"].sum(1).min() == 1
+    assert np.all(data["image"][data["mask"][:, 0] == 0] == 0)
+    ```
+    """
+    if not isinstance(inputs, Mapping) or not inputs:
+        raise ValueError(
+            "`inputs` must be a non-empty dict {modality name: array}; got "
+            f"{type(inputs).__name__}.")
+    if MASK_KEY in inputs:
+        raise ValueError(
+            f"`inputs` already has a {MASK_KEY!r}; pass the arrays alone.")
+    names = list(inputs)
+    arrays = {n: np.asarray(inputs[n]) for n in names}
+    sizes = {n: len(a) for n, a in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(
+            f"All modalities need one row per example; got sizes {sizes}.")
+    num_examples = sizes[names[0]]
+    mask = make_mask(num_examples, len(names), missing_rate=missing_rate,
+                     missing_per_class=missing_per_class, classes=classes,
+                     seed=seed)
+    if mask is None:
+        mask = np.ones((num_examples, len(names)), "float32")
+    result = {}
+    for i, name in enumerate(names):
+        array = arrays[name].copy()
+        array[mask[:, i] == 0] = 0
+        result[name] = array
+    result[MASK_KEY] = mask
+    return result
