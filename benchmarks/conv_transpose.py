@@ -6,7 +6,7 @@ per implementation of `keras_mmvae`'s `Conv2DTranspose`. The two stacks
 share weights and run interleaved in one process, so machine load affects
 both alike; the ratio is what `AUTO_IMPLEMENTATION` is chosen from.
 
-Usage (backend from the environment; jax or tensorflow):
+Usage (backend from the environment: jax, tensorflow or torch):
 
     KERAS_BACKEND=jax python benchmarks/conv_transpose.py --steps 10
 """
@@ -63,6 +63,16 @@ def step_function(model):
                 loss, model.trainable_variables + [x])
 
         return lambda x: [t.numpy() for t in tf.nest.flatten(grad(x))]
+    if backend == "torch":
+        import torch
+
+        def grad(x):
+            x = x.detach().requires_grad_(True)
+            loss = torch.sum(model(x) ** 2)
+            return torch.autograd.grad(
+                loss, [v.value for v in model.trainable_variables] + [x])
+
+        return grad
     raise SystemExit(f"Backend {backend!r} not benchmarked.")
 
 

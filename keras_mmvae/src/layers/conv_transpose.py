@@ -39,29 +39,31 @@ def _pair(value, name):
     return value
 
 
-def _parity_plan(size, kernel, stride, crop, out_size):
-    """Per output parity `q` (output index `s·m + q`, `m < M`):
-    `(tap indices reversed, first input offset)`, plus `M` and the input
-    padding `(left, right)` that lets every parity read its window.
+def _parity_taps(kernel, stride, crop):
+    """Per output parity `q`: the kernel taps landing on it (reversed, so
+    the stride-1 convolution correlates) and the input offset of the first.
 
     Output `o` of the uncropped transposed convolution sums `x[i]·w[t]`
     over `o = s·i + t`; output `s·m + q` is uncropped `s·m + q + crop`, so
-    it uses taps `t ≡ q + crop (mod s)` on inputs `m + c - j`.
+    it uses taps `t ≡ q + crop (mod s)` on inputs `m + c - j`, where
+    `c = (q + crop) // s` and `t = (q + crop) % s + s·j`.
     """
-    steps = math.ceil(out_size / stride)
     plans = []
     for q in range(stride):
         residue, carry = (q + crop) % stride, (q + crop) // stride
         taps = list(range(residue, kernel, stride))[::-1]
         plans.append((taps, carry - len(taps) + 1))
-    left = max([0] + [-start for taps, start in plans if taps])
-    last = max([0] + [start + len(taps) + steps - 2
-                      for taps, start in plans if taps])
-    return plans, steps, (left, max(0, last - (size - 1)))
+    return plans
 
 
 def subpixel_conv_transpose(inputs, kernel, strides, crops, output_size):
-    """Transposed convolution as stride-1 convolutions + interleaving.
+    """Transposed convolution as one stride-1 convolution + depth-to-space.
+
+    Each output parity (one per `strides` combination) is a stride-1
+    convolution with the sub-kernel of the taps that land on it. The
+    sub-kernels are zero-padded to a common window and concatenated along
+    the output channels, so one convolution computes every parity; the
+    parities are then interleaved into the output grid.
 
     Args:
         inputs: `(B, *spatial, C_in)` channels-last tensor (static spatial
@@ -77,41 +79,44 @@ def subpixel_conv_transpose(inputs, kernel, strides, crops, output_size):
     """
     rank = len(strides)
     sizes = inputs.shape[1:-1]
+    filters = kernel.shape[rank]
     kernel = ops.transpose(kernel, tuple(range(rank)) + (rank + 1, rank))
-    plans = [_parity_plan(sizes[d], kernel.shape[d], strides[d], crops[d],
-                          output_size[d]) for d in range(rank)]
-    inputs = ops.pad(inputs, [(0, 0)] + [plan[2] for plan in plans]
-                     + [(0, 0)])
-    steps = [plan[1] for plan in plans]
-    filters = kernel.shape[-1]
+    plans = [_parity_taps(kernel.shape[d], strides[d], crops[d])
+             for d in range(rank)]
+    steps = [math.ceil(n / s) for n, s in zip(output_size, strides)]
+    # The window every parity reads: input offsets `first .. last`.
+    first = [min(start for _, start in plan) for plan in plans]
+    last = [max(start + max(len(taps), 1) - 1 for taps, start in plan)
+            for plan in plans]
+    width = [b - a + 1 for a, b in zip(first, last)]
+    pads = [(max(0, -a), max(0, b + m - sizes[d]))
+            for d, (a, b, m) in enumerate(zip(first, last, steps))]
+    inputs = ops.pad(inputs, [(0, 0)] + pads + [(0, 0)])
+    window = [slice(a + pad, a + pad + m + w - 1) for a, (pad, _), m, w
+              in zip(first, pads, steps, width)]
+    inputs = inputs[tuple([slice(None)] + window)]
 
-    def parity_output(parity):
-        taps = [plans[d][0][q][0] for d, q in enumerate(parity)]
-        if not all(taps):  # no tap lands on this parity: zeros
-            return ops.zeros((ops.shape(inputs)[0], *steps, filters),
-                             dtype=keras.backend.standardize_dtype(inputs.dtype))
-        window = [slice(None)]
-        sub_kernel = kernel
+    sub_kernels = []
+    for parity in itertools.product(*[range(s) for s in strides]):
+        sub_kernel, placement = kernel, []
         for d, q in enumerate(parity):
-            start = plans[d][0][q][1] + plans[d][2][0]
-            window.append(slice(start, start + steps[d] + len(taps[d]) - 1))
-            sub_kernel = ops.take(sub_kernel, taps[d], axis=d)
-        return ops.conv(inputs[tuple(window)], sub_kernel, padding="valid")
+            taps, start = plans[d][q]
+            sub_kernel = ops.take(sub_kernel, taps or [0], axis=d)
+            if not taps:  # no tap lands on this parity: zeros
+                sub_kernel = ops.zeros_like(sub_kernel)
+            offset = start - first[d]
+            placement.append((offset, width[d] - offset - max(len(taps), 1)))
+        sub_kernels.append(ops.pad(sub_kernel, placement + [(0, 0)] * 2))
+    outputs = ops.conv(inputs, ops.concatenate(sub_kernels, axis=-1),
+                       padding="valid")
 
-    def interleave(axis, parity):
-        if axis == rank:
-            return parity_output(parity)
-        parts = [interleave(axis + 1, parity + (q,))
-                 for q in range(strides[axis])]
-        if len(parts) == 1:
-            return parts[0]
-        merged = ops.stack(parts, axis=axis + 2)
-        shape = list(merged.shape[1:])
-        shape[axis:axis + 2] = [shape[axis] * shape[axis + 1]]
-        return ops.reshape(merged, [-1] + shape)
-
-    outputs = interleave(0, ())
-    return outputs[(slice(None),) + tuple(slice(0, n) for n in output_size)]
+    # (B, *steps, *strides, C) → (B, steps_0, strides_0, ..., C).
+    outputs = ops.reshape(outputs, [-1, *steps, *strides, filters])
+    order = [0] + [a for d in range(rank) for a in (1 + d, 1 + rank + d)]
+    outputs = ops.transpose(outputs, order + [1 + 2 * rank])
+    outputs = ops.reshape(
+        outputs, [-1] + [m * s for m, s in zip(steps, strides)] + [filters])
+    return outputs[tuple([slice(None)] + [slice(0, n) for n in output_size])]
 
 
 @keras.saving.register_keras_serializable(package="keras_mmvae")
