@@ -18,10 +18,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from keras_mmvae.src.layers.conv_transpose import Conv2DTranspose  # noqa: E402
+from keras_mmvae.src.layers.conv_transpose import Conv2DTranspose
 
 IMPLEMENTATIONS = ("transpose", "subpixel")
 LAYERS = [(64, 0, "relu"), (32, 1, "relu"), (3, 1, None)]  # (C, op, act)

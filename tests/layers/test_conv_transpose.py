@@ -168,3 +168,16 @@ def test_rejects_unknown_implementation():
         Conv2DTranspose(4, 3, implementation="fft")
     with pytest.raises(ValueError, match="dilation"):
         Conv2DTranspose(4, 3, dilation_rate=2, implementation="subpixel")
+
+
+def test_unknown_spatial_size_falls_back_to_transpose():
+    """Sub-pixel needs static sizes; otherwise the layer transposes."""
+    x = np.random.default_rng(4).normal(size=(2, 4, 5, 3)).astype("float32")
+    layer = Conv2DTranspose(4, 3, strides=2, padding=1, output_padding=1,
+                            bias_initializer="random_normal",
+                            implementation="subpixel")
+    inputs = keras.Input((None, None, 3))
+    net = keras.Model(inputs, layer(inputs))
+    assert net.output.shape == (None, None, None, 4)
+    expected = _oracle(x, *layer.get_weights(), 2, 1, 1)
+    np.testing.assert_allclose(to_numpy(net(x)), expected, atol=1e-5)
