@@ -81,7 +81,7 @@ def test_subpixel_gradients_equal_transpose(size, kernel, stride, padding,
     def loss(layer):
         def fn(x, kernel, bias):
             y, _ = layer.stateless_call([kernel, bias], [], x)
-            return keras.ops.sum(y * cotangent)
+            return keras.ops.sum(keras.ops.multiply(y, cotangent))
         return fn
 
     expected, actual = (gradients(loss(layer), x, *weights)
