@@ -17,7 +17,9 @@ from keras import ops
 
 IMPLEMENTATIONS = ("auto", "transpose", "subpixel")
 
-# Faster implementation per backend (benchmarks/conv_transpose.py); a
+# Faster implementation per backend, from benchmarks/conv_transpose.py
+# (PolyMNIST decoder stack, forward+backward, sub-pixel / transpose time:
+# jax 0.25-0.34, tensorflow 1.0, torch 1.45 on a shared 2-core CPU); a
 # backend not listed uses "transpose".
 AUTO_IMPLEMENTATION = {"jax": "subpixel"}
 
