@@ -38,7 +38,7 @@ def test_polymnist_reference_sizes():
     assert _shapes(encoder, ["conv_0", "conv_1", "conv_2", "dense"]) == [
         (14, 14, 32), (7, 7, 64), (4, 4, 128), (512,)]
     assert _shapes(decoder, ["reshape", "deconv_0_relu", "deconv_1_relu",
-                             "deconv_2_crop"]) == [
+                             "deconv_2"]) == [
         (4, 4, 128), (7, 7, 64), (14, 14, 32), (28, 28, 3)]
     assert model.style_dims == {n: 0 for n in model.modality_names}
 
@@ -62,7 +62,7 @@ def test_mnist_svhn_text_reference_sizes():
         (16, 16, 32), (8, 8, 64), (4, 4, 64), (1, 1, 128)]
     assert _shapes(model.decoders["svhn"],
                    ["deconv_0_relu", "deconv_1_relu", "deconv_2_relu",
-                    "deconv_3_crop"]) == [
+                    "deconv_3"]) == [
         (4, 4, 64), (8, 8, 64), (16, 16, 32), (32, 32, 3)]
     assert _shapes(model.encoders["text"], ["conv_0", "conv_1",
                                             "conv_2"]) == [
@@ -98,7 +98,7 @@ def test_celeba_shapes_and_style_latents(celeba_model):
     assert _shapes(image_enc, ["mean", "log_var", "style_mean",
                                "style_log_var"]) == [(5,), (5,), (3,), (3,)]
     assert _shapes(model.decoders["image"], [
-        f"block_{i}" for i in range(4)] + ["output_crop"]) == [
+        f"block_{i}" for i in range(4)] + ["output"]) == [
         (4, 4, 4 * dim), (8, 8, 3 * dim), (16, 16, 2 * dim),
         (32, 32, dim), (64, 64, 3)]
     # The decoder sees concat[z_style, z].

@@ -5,6 +5,7 @@ import math
 import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.layers.conv_transpose import Conv2DTranspose
 from keras_mmvae.src.layers.gaussian_head import GaussianHead
 from keras_mmvae.src.layers.gaussian_head import gaussian_spec
 
@@ -165,7 +166,7 @@ class ConvDecoder(keras.layers.Layer):
             pad_h = heights[i + 1] - (2 * heights[i] - 2 + base)
             pad_w = widths[i + 1] - (2 * widths[i] - 2 + base)
             last = i == len(channels) - 1
-            self.deconvs.append(keras.layers.Conv2DTranspose(
+            self.deconvs.append(Conv2DTranspose(
                 ch, self.kernel_size, strides=2, padding="same",
                 output_padding=(pad_h, pad_w),
                 activation=self.output_activation if last else self.activation,

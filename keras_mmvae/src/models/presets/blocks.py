@@ -7,13 +7,17 @@ never depend on global name counters). PyTorch padding is ported literally
 
 * `Conv(padding=p)` = `ZeroPadding(p)` + `Conv(padding="valid")`;
 * `ConvTranspose(padding=p, output_padding=op)` =
-  `ConvTranspose(padding="valid", output_padding=op)` + `Cropping(p)`.
+  `ConvTranspose(padding="valid", output_padding=op)` + `Cropping(p)`
+  (in 2-D one `Conv2DTranspose(padding=p)` of our own, which crops itself
+  and picks the backend's faster exact implementation).
 
 So the layers compute exactly what the PyTorch layers compute (not only the
 same shapes), and ported weights need only the OIHW → HWIO transpose.
 """
 
 import keras
+
+from keras_mmvae.src.layers.conv_transpose import Conv2DTranspose
 
 # PyTorch BatchNorm defaults: momentum 0.1 (Keras: 0.9), eps 1e-5.
 BN_MOMENTUM = 0.9
@@ -65,14 +69,17 @@ def conv_transpose(x, filters, kernel_size, strides=1, padding=0,
     The activation (if any) is applied after the crop.
     """
     transpose = getattr(keras.layers, f"Conv{rank}DTranspose")
+    layer_padding, crop = "valid", padding
+    if rank == 2:  # crops itself; the backend's fastest implementation
+        transpose, layer_padding, crop = Conv2DTranspose, padding, 0
     x = transpose(
-        filters, kernel_size, strides=strides, padding="valid",
+        filters, kernel_size, strides=strides, padding=layer_padding,
         output_padding=output_padding or None, use_bias=use_bias,
         dtype=dtype, name=name,
         kernel_initializer=kernel_init(kernel_initializer),
     )(x)
-    if padding:
-        x = _layer("Cropping", rank)(padding, dtype=dtype,
+    if crop:
+        x = _layer("Cropping", rank)(crop, dtype=dtype,
                                      name=f"{name}_crop")(x)
     if activation is not None:
         x = keras.layers.Activation(activation, dtype=dtype,
