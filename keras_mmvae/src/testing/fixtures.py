@@ -111,7 +111,7 @@ def write_celeba(folder, num_images=24, layout="txt", seed=0,
     """
     from PIL import Image
 
-    from keras_mmvae.src.datasets import celeba
+    from keras_mmvae.src.benchmarks.celeba import data as celeba
 
     rng = np.random.default_rng(seed)
     names = celeba.ATTRIBUTE_NAMES
