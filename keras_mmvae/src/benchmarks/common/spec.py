@@ -14,10 +14,8 @@ class BenchmarkSpec:
             `"categorical"`).
         likelihood_scale: Scale of the fixed-scale image likelihoods.
         reconstruction_weights: Modality name → weight of its NLL.
-        hyperparameters: Model settings (also the factory defaults) and the
-            training protocol (Adam(β1=0.9, β2=0.999), `learning_rate`,
-            `batch_size` with full batches only, `epochs`, evaluation every
-            `eval_every` epochs), from the MoPoE job scripts.
+        hyperparameters: Reference model and training settings (MoPoE job
+            scripts; `keras_mmvae.models.HYPERPARAMETERS` lists them all).
         splits: The data splits the loader reads.
         test_split: The split the reference evaluates on.
         layout: The expected data folder, shown when it is missing.
