@@ -166,7 +166,7 @@ def test_checks_catch_a_back_edge_and_a_cycle():
     graph["keras_mmvae.src.ops.gaussian"].add(
         "keras_mmvae.src.evaluation.classifiers")
     assert upward_imports(graph) == [
-        "keras_mmvae.src.ops.gaussian (ops) imports "
-        "keras_mmvae.src.evaluation.classifiers (evaluation)"
+        ("keras_mmvae.src.ops.gaussian (ops) imports "
+         "keras_mmvae.src.evaluation.classifiers (evaluation)")
     ]
     assert find_cycle(graph) is not None

@@ -1,5 +1,7 @@
-"""The CelebA evaluation classifiers (plain functional Keras models; see
-`keras_mmvae.src.benchmarks.classifiers`)."""
+"""The CelebA evaluation classifiers.
+
+Plain functional Keras models; see `keras_mmvae.src.benchmarks.classifiers`.
+"""
 
 import keras
 

@@ -14,7 +14,6 @@ def builder_class():
 
 def _make_builder_class():
     tfds = common.import_tfds()
-
     base = common.base_class(
         tfds, "keras_mmvae_celeba",
         "Bimodal CelebA: 64x64 aligned faces (centre crop 148, bicubic) and "
@@ -57,10 +56,10 @@ def _make_builder_class():
     return Builder
 
 
-tfds_builder = keras_mmvae_export("keras_mmvae.datasets.celeba.tfds_builder")(
-    common.builder_function(
-        "celeba", builder_class, "bimodal CelebA",
-        "`train` (partition 0), `test` (partition 1, MoPoE's test set) and `official_test` (partition 2)",
-        '"/data/celeba"',
-    )
+tfds_builder = common.builder_function(
+    "celeba", builder_class, "bimodal CelebA",
+    splits=("`train` (partition 0), `test` (partition 1, MoPoE's test set) "
+            "and `official_test` (partition 2)"),
+    example_args='"/data/celeba"',
 )
+keras_mmvae_export("keras_mmvae.datasets.celeba.tfds_builder")(tfds_builder)

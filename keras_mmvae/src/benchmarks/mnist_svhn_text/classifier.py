@@ -1,5 +1,7 @@
-"""The MNIST-SVHN-Text evaluation classifiers (plain functional Keras models; see
-`keras_mmvae.src.benchmarks.classifiers`)."""
+"""The MNIST-SVHN-Text evaluation classifiers.
+
+Plain functional Keras models; see `keras_mmvae.src.benchmarks.classifiers`.
+"""
 
 import keras
 

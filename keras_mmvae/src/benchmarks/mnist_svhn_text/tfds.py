@@ -15,7 +15,6 @@ def builder_class():
 
 def _make_builder_class():
     tfds = common.import_tfds()
-
     base = common.base_class(
         tfds, "keras_mmvae_mnist_svhn_text",
         "MNIST-SVHN-Text: label-matched MNIST/SVHN pairs with data "
@@ -60,10 +59,11 @@ def _make_builder_class():
     return Builder
 
 
-tfds_builder = keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.tfds_builder")(
-    common.builder_function(
-        "mnist_svhn_text", builder_class, "MNIST-SVHN-Text",
-        '`train` and `test` (with `dm` as in `load`; pass e.g. `dm=1` for one pass over the matched pairs)',
-        '\n            "/data/mnist_svhn", dm=20',
-    )
+tfds_builder = common.builder_function(
+    "mnist_svhn_text", builder_class, "MNIST-SVHN-Text",
+    splits=("`train` and `test` (with `dm` as in `load`; pass e.g. `dm=1` "
+            "for one pass over the matched pairs)"),
+    example_args='\n            "/data/mnist_svhn", dm=20',
 )
+keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.tfds_builder")(
+    tfds_builder)

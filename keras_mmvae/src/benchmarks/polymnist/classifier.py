@@ -1,5 +1,7 @@
-"""The PolyMNIST evaluation classifier (plain functional Keras models; see
-`keras_mmvae.src.benchmarks.classifiers`)."""
+"""The PolyMNIST evaluation classifier.
+
+Plain functional Keras models; see `keras_mmvae.src.benchmarks.classifiers`.
+"""
 
 import keras
 

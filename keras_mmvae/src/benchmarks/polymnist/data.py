@@ -68,16 +68,17 @@ def read_split(data_dir, split, cache=True, cache_dir=None, decode_workers=1,
     }
 
     def build():
+        chunk = files.FILES_PER_JOB
         jobs = (
-            (([os.path.join(path, f"m{k}", n) for n in names[i:i + files.FILES_PER_JOB]],),
-             len(names[i:i + files.FILES_PER_JOB]))
-            for k in range(count) for i in range(0, len(names), files.FILES_PER_JOB)
+            (([os.path.join(path, f"m{k}", n) for n in names[i:i + chunk]],),
+             len(names[i:i + chunk]))
+            for k in range(count) for i in range(0, len(names), chunk)
         )
         bar = parallel.progress_bar(len(names) * count,
                                     f"Decoding PolyMNIST {split}", progress)
         with bar, parallel.Pool(decode_workers) as pool:
             parts = pool.map_chunks(files.decode_png_files, jobs, bar)
-        per_modality = -(-len(names) // files.FILES_PER_JOB)  # chunks per modality
+        per_modality = -(-len(names) // chunk)  # chunks per modality
         out = {f"m{k}": np.concatenate(
             parts[k * per_modality:(k + 1) * per_modality])
             for k in range(count)}

@@ -1,4 +1,5 @@
-"""PolyMNIST: five 28×28×3 modalities sharing a digit (MoPoE `job_polymnist`)."""
+"""PolyMNIST: five 28×28×3 modalities sharing a digit
+(MoPoE `job_polymnist`)."""
 
 from keras_mmvae.src.benchmarks.common.spec import BenchmarkSpec
 

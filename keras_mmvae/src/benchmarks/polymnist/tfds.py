@@ -14,7 +14,6 @@ def builder_class():
 
 def _make_builder_class():
     tfds = common.import_tfds()
-
     base = common.base_class(
         tfds, "keras_mmvae_polymnist",
         "PolyMNIST: five MNIST modalities on different backgrounds; a tuple "
@@ -47,10 +46,10 @@ def _make_builder_class():
     return Builder
 
 
-tfds_builder = keras_mmvae_export("keras_mmvae.datasets.polymnist.tfds_builder")(
-    common.builder_function(
-        "polymnist", builder_class, "PolyMNIST",
-        "`train` and `test`",
-        '"/data/PolyMNIST"',
-    )
+tfds_builder = common.builder_function(
+    "polymnist", builder_class, "PolyMNIST",
+    splits="`train` and `test`",
+    example_args='"/data/PolyMNIST"',
 )
+keras_mmvae_export("keras_mmvae.datasets.polymnist.tfds_builder")(
+    tfds_builder)
