@@ -23,7 +23,7 @@ from pathlib import Path
 from keras_mmvae.datasets import celeba
 from keras_mmvae.datasets import mnist_svhn_text
 from keras_mmvae.datasets import polymnist
-from keras_mmvae.src.datasets import fixtures
+from keras_mmvae.src.testing import fixtures
 
 TARGET_BATCHES_PER_S = 8.0
 

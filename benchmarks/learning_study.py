@@ -27,10 +27,10 @@ import numpy as np
 
 import keras_mmvae as mm
 from keras_mmvae import evaluation
-from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_TABLE
-from keras_mmvae.src.datasets.mnist_svhn_text import draw_offsets
-from keras_mmvae.src.datasets.textures import procedural_backgrounds
-from keras_mmvae.src.models.presets.polymnist import image_likelihood
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import TEXT_TABLE
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import draw_offsets
+from keras_mmvae.src.benchmarks.polymnist.networks import image_likelihood
+from keras_mmvae.src.benchmarks.polymnist.textures import procedural_backgrounds
 
 
 def parse_args():

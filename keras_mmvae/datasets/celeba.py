@@ -9,11 +9,11 @@
 - `tfds_builder(manual_dir)`: a tensorflow-datasets builder (optional).
 """
 
-from keras_mmvae.src.datasets.celeba import CelebADataset
-from keras_mmvae.src.datasets.celeba import attribute_text
-from keras_mmvae.src.datasets.celeba import load
-from keras_mmvae.src.datasets.celeba import load_arrays
-from keras_mmvae.src.datasets.celeba import tfds_builder
+from keras_mmvae.src.benchmarks.celeba.data import CelebADataset
+from keras_mmvae.src.benchmarks.celeba.data import attribute_text
+from keras_mmvae.src.benchmarks.celeba.data import load
+from keras_mmvae.src.benchmarks.celeba.data import load_arrays
+from keras_mmvae.src.benchmarks.celeba.tfds import tfds_builder
 
 __all__ = [
     "CelebADataset",

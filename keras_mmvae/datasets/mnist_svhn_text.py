@@ -7,12 +7,12 @@
 - `tfds_builder(manual_dir)`: a tensorflow-datasets builder (optional).
 """
 
-from keras_mmvae.src.datasets.mnist_svhn_text import DIGIT_WORDS
-from keras_mmvae.src.datasets.mnist_svhn_text import MNISTSVHNTextDataset
-from keras_mmvae.src.datasets.mnist_svhn_text import load
-from keras_mmvae.src.datasets.mnist_svhn_text import load_arrays
-from keras_mmvae.src.datasets.mnist_svhn_text import pair_by_label
-from keras_mmvae.src.datasets.mnist_svhn_text import tfds_builder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import DIGIT_WORDS
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import MNISTSVHNTextDataset
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import load
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import load_arrays
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import pair_by_label
+from keras_mmvae.src.benchmarks.mnist_svhn_text.tfds import tfds_builder
 
 __all__ = [
     "DIGIT_WORDS",

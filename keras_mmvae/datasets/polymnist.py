@@ -9,10 +9,10 @@
 - `tfds_builder(manual_dir)`: a tensorflow-datasets builder (optional).
 """
 
-from keras_mmvae.src.datasets.polymnist import PolyMNISTDataset
-from keras_mmvae.src.datasets.polymnist import load
-from keras_mmvae.src.datasets.polymnist import load_arrays
-from keras_mmvae.src.datasets.polymnist import make
-from keras_mmvae.src.datasets.polymnist import tfds_builder
+from keras_mmvae.src.benchmarks.polymnist.data import PolyMNISTDataset
+from keras_mmvae.src.benchmarks.polymnist.data import load
+from keras_mmvae.src.benchmarks.polymnist.data import load_arrays
+from keras_mmvae.src.benchmarks.polymnist.synthesis import make
+from keras_mmvae.src.benchmarks.polymnist.tfds import tfds_builder
 
 __all__ = ["PolyMNISTDataset", "load", "load_arrays", "make", "tfds_builder"]

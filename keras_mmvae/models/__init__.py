@@ -11,43 +11,39 @@
 * `HYPERPARAMETERS`: the reference training settings per benchmark.
 """
 
-from keras_mmvae.src.models.classifiers.architectures import (
-    benchmark_classifiers,
-)
-from keras_mmvae.src.models.classifiers.architectures import (
-    celeba_image_classifier,
-)
-from keras_mmvae.src.models.classifiers.architectures import (
-    celeba_text_classifier,
-)
-from keras_mmvae.src.models.classifiers.architectures import (
+from keras_mmvae.src.benchmarks.celeba.classifier import celeba_image_classifier
+from keras_mmvae.src.benchmarks.celeba.classifier import celeba_text_classifier
+from keras_mmvae.src.benchmarks.celeba.networks import CelebAImageDecoder
+from keras_mmvae.src.benchmarks.celeba.networks import CelebAImageEncoder
+from keras_mmvae.src.benchmarks.celeba.networks import CelebATextDecoder
+from keras_mmvae.src.benchmarks.celeba.networks import CelebATextEncoder
+from keras_mmvae.src.benchmarks.celeba.networks import celeba
+from keras_mmvae.src.benchmarks.classifiers import benchmark_classifiers
+from keras_mmvae.src.benchmarks.mnist_svhn_text.classifier import (
     digit_text_classifier,
 )
-from keras_mmvae.src.models.classifiers.architectures import mnist_classifier
-from keras_mmvae.src.models.classifiers.architectures import (
-    polymnist_classifier,
+from keras_mmvae.src.benchmarks.mnist_svhn_text.classifier import (
+    mnist_classifier,
 )
-from keras_mmvae.src.models.classifiers.architectures import svhn_classifier
-from keras_mmvae.src.models.classifiers.training import evaluate_classifier
-from keras_mmvae.src.models.classifiers.training import load_classifiers
-from keras_mmvae.src.models.classifiers.training import train_classifier
-from keras_mmvae.src.models.classifiers.training import train_classifiers
-from keras_mmvae.src.models.presets.celeba import CelebAImageDecoder
-from keras_mmvae.src.models.presets.celeba import CelebAImageEncoder
-from keras_mmvae.src.models.presets.celeba import CelebATextDecoder
-from keras_mmvae.src.models.presets.celeba import CelebATextEncoder
-from keras_mmvae.src.models.presets.celeba import celeba
-from keras_mmvae.src.models.presets.hyperparameters import HYPERPARAMETERS
-from keras_mmvae.src.models.presets.mnist_svhn_text import DigitTextDecoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import DigitTextEncoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import MNISTDecoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import MNISTEncoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import SVHNDecoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import SVHNEncoder
-from keras_mmvae.src.models.presets.mnist_svhn_text import mnist_svhn_text
-from keras_mmvae.src.models.presets.polymnist import PolyMNISTDecoder
-from keras_mmvae.src.models.presets.polymnist import PolyMNISTEncoder
-from keras_mmvae.src.models.presets.polymnist import polymnist
+from keras_mmvae.src.benchmarks.mnist_svhn_text.classifier import (
+    svhn_classifier,
+)
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import DigitTextDecoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import DigitTextEncoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import MNISTDecoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import MNISTEncoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import SVHNDecoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import SVHNEncoder
+from keras_mmvae.src.benchmarks.mnist_svhn_text.networks import mnist_svhn_text
+from keras_mmvae.src.benchmarks.polymnist.classifier import polymnist_classifier
+from keras_mmvae.src.benchmarks.polymnist.networks import PolyMNISTDecoder
+from keras_mmvae.src.benchmarks.polymnist.networks import PolyMNISTEncoder
+from keras_mmvae.src.benchmarks.polymnist.networks import polymnist
+from keras_mmvae.src.benchmarks.registry import HYPERPARAMETERS
+from keras_mmvae.src.evaluation.classifiers import evaluate_classifier
+from keras_mmvae.src.evaluation.classifiers import load_classifiers
+from keras_mmvae.src.evaluation.classifiers import train_classifier
+from keras_mmvae.src.evaluation.classifiers import train_classifiers
 
 __all__ = [
     "HYPERPARAMETERS",

@@ -11,9 +11,9 @@ from PIL import Image
 
 from keras_mmvae.datasets import celeba
 from keras_mmvae.datasets import decode_text
-from keras_mmvae.src.datasets import celeba as celeba_impl
-from keras_mmvae.src.datasets import fixtures
-from keras_mmvae.src.datasets.formats import celeba_files
+from keras_mmvae.src.benchmarks.celeba import data as celeba_impl
+from keras_mmvae.src.benchmarks.celeba import files as celeba_files
+from keras_mmvae.src.testing import fixtures
 
 NAMES = celeba_impl.ATTRIBUTE_NAMES
 

@@ -7,7 +7,7 @@ import keras_mmvae as mm
 from keras_mmvae.datasets import celeba
 from keras_mmvae.datasets import mnist_svhn_text
 from keras_mmvae.datasets import polymnist
-from keras_mmvae.src.datasets import fixtures
+from keras_mmvae.src.testing import fixtures
 
 
 def tiny_vae(shapes, likelihoods):

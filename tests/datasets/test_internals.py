@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
+from keras_mmvae.src.benchmarks.polymnist import textures
 from keras_mmvae.src.datasets import cache
 from keras_mmvae.src.datasets import parallel
-from keras_mmvae.src.datasets import textures
 
 
 def test_cache_round_trip_signature_and_unwritable_folder(tmp_path):

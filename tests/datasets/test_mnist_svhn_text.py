@@ -8,9 +8,9 @@ import scipy.io
 
 from keras_mmvae.datasets import decode_text
 from keras_mmvae.datasets import mnist_svhn_text as mst
-from keras_mmvae.src.datasets import fixtures
-from keras_mmvae.src.datasets import mnist_svhn_text as mst_impl
+from keras_mmvae.src.benchmarks.mnist_svhn_text import data as mst_impl
 from keras_mmvae.src.datasets.formats import mat
+from keras_mmvae.src.testing import fixtures
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from keras_mmvae.datasets import polymnist
-from keras_mmvae.src.datasets import fixtures
-from keras_mmvae.src.datasets.formats import polymnist_files
+from keras_mmvae.src.benchmarks.polymnist import files as polymnist_files
+from keras_mmvae.src.testing import fixtures
 
 # (index, label) pairs; indices restart per class like MoPoE's files, and
 # 2 < 10 numerically but not lexicographically.

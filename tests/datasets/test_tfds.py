@@ -8,14 +8,14 @@ import pytest
 from keras_mmvae.datasets import celeba
 from keras_mmvae.datasets import mnist_svhn_text
 from keras_mmvae.datasets import polymnist
-from keras_mmvae.src.datasets import fixtures
+from keras_mmvae.src.testing import fixtures
 
 
 def test_builders_explain_the_missing_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
-    from keras_mmvae.src.datasets import tfds_builders
+    from keras_mmvae.src.benchmarks.common import tfds as tfds_common
 
-    monkeypatch.setattr(tfds_builders, "_CLASSES", {})
+    monkeypatch.setattr(tfds_common, "_CLASSES", {})
     for module in (polymnist, mnist_svhn_text, celeba):
         with pytest.raises(ImportError, match=r"keras_mmvae\[tfds\]"):
             module.tfds_builder(tmp_path)

@@ -4,43 +4,41 @@ import dataclasses
 
 from keras_mmvae import datasets
 from keras_mmvae import models
+from keras_mmvae.src.benchmarks.common.spec import BenchmarkSpec
+from keras_mmvae.src.benchmarks.registry import SPECS
 
 
 @dataclasses.dataclass(frozen=True)
 class Benchmark:
-    name: str
+    spec: BenchmarkSpec
     dataset: object  # the `keras_mmvae.datasets.<name>` module
     factory: object  # `keras_mmvae.models.<name>`
-    modalities: tuple
-    test_split: str
-    layout: str  # shown when the data folder is missing
+
+    @property
+    def name(self):
+        return self.spec.name
+
+    @property
+    def modalities(self):
+        return self.spec.modality_names
+
+    @property
+    def test_split(self):
+        return self.spec.test_split
+
+    @property
+    def layout(self):
+        """Shown when the data folder is missing."""
+        return self.spec.layout
 
     @property
     def hyperparameters(self):
-        return models.HYPERPARAMETERS[self.name]
+        return self.spec.hyperparameters
 
 
 BENCHMARKS = {
-    "polymnist": Benchmark(
-        "polymnist", datasets.polymnist, models.polymnist,
-        tuple(f"m{i}" for i in range(5)), "test",
-        "<data-dir>/{train,test}/m0..m4/<index>.<label>.png  (PolyMNIST: "
-        "https://zenodo.org/record/4899160/files/PolyMNIST.zip, or make one "
-        "from MNIST with `keras_mmvae.datasets.polymnist.make`)",
-    ),
-    "mnist_svhn_text": Benchmark(
-        "mnist_svhn_text", datasets.mnist_svhn_text, models.mnist_svhn_text,
-        ("mnist", "svhn", "text"), "test",
-        "<data-dir>/MNIST/ (idx files or mnist.npz) and "
-        "<data-dir>/SVHN/{train,test}_32x32.mat  (SVHN: "
-        "http://ufldl.stanford.edu/housenumbers/)",
-    ),
-    "celeba": Benchmark(
-        "celeba", datasets.celeba, models.celeba, ("image", "text"), "valid",
-        "<data-dir>/img_align_celeba/*.jpg, list_attr_celeba.txt, "
-        "list_eval_partition.txt  (CelebA: "
-        "http://mmlab.ie.cuhk.edu.hk/projects/CelebA.html)",
-    ),
+    name: Benchmark(spec, getattr(datasets, name), getattr(models, name))
+    for name, spec in SPECS.items()
 }
 
 

@@ -26,11 +26,11 @@ from keras_mmvae import datasets
 from keras_mmvae import evaluation
 from keras_mmvae import likelihoods
 from keras_mmvae import models
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import TEXT_TABLE
+from keras_mmvae.src.benchmarks.mnist_svhn_text.data import draw_offsets
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
 from keras_mmvae.src.cli import evaluating
 from keras_mmvae.src.cli import training
-from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_LENGTH
-from keras_mmvae.src.datasets.mnist_svhn_text import TEXT_TABLE
-from keras_mmvae.src.datasets.mnist_svhn_text import draw_offsets
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 
 PRESETS = ("poe", "moe", "w2", "mopoe", "mwb")

@@ -22,8 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
-
-MASK_KEY = "mask"
+from keras_mmvae.src.models.validation import MASK_KEY
 
 
 def _rates(value, num_modalities, what):

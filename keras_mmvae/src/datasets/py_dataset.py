@@ -9,8 +9,8 @@ import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.datasets import missing as missing_lib
+from keras_mmvae.src.models.validation import MASK_KEY
 
-MASK_KEY = "mask"
 _SHUFFLE_STREAM = 1
 _MASK_STREAM = 2
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import keras
 import numpy as np
 
-MASK_KEY = "mask"
+from keras_mmvae.src.models.validation import MASK_KEY
 
 EvaluationData = tuple | dict | keras.utils.PyDataset | Iterable
 """`(inputs, labels)` arrays, an inputs dict, a `PyDataset` or batches."""

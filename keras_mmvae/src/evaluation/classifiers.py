@@ -7,14 +7,11 @@ import keras
 import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.classifiers import benchmark_classifiers
 from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
-from keras_mmvae.src.models.classifiers.architectures import (
-    benchmark_classifiers,
-)
-
-MASK_KEY = data_lib.MASK_KEY
+from keras_mmvae.src.models.validation import MASK_KEY
 
 
 def _modality_rows(inputs, modality):

@@ -25,6 +25,8 @@ LAYOUT = """\
   <data_dir>/[MMNIST|PolyMNIST/]test/m0/ ...  test/m4/
 or <data_dir>/[MMNIST|PolyMNIST/]{train,test}.npz  (arrays m0..m4, labels)"""
 
+FILES_PER_JOB = 2048  # PNG files per worker job, decoding and writing.
+
 _MODALITY_DIR = re.compile(r"^m(\d+)$")
 
 

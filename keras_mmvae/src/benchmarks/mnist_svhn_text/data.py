@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
 from keras_mmvae.src.datasets import alphabet
 from keras_mmvae.src.datasets import errors
 from keras_mmvae.src.datasets import mnist as mnist_lib
@@ -17,9 +19,8 @@ from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
 from keras_mmvae.src.datasets.py_dataset import stream
 from keras_mmvae.src.datasets.py_dataset import to_float
 
-SPLITS = ("train", "test")
-MODALITIES = ("mnist", "svhn", "text")
-TEXT_LENGTH = 8
+SPLITS = SPEC.splits
+MODALITIES = SPEC.modality_names
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven",
                "eight", "nine")
 """The text modality's words, indexed by digit label."""
@@ -453,52 +454,3 @@ def load_arrays(
     kwargs.setdefault("shuffle", False)
     kwargs.setdefault("drop_last", False)
     return load(data_dir, split, **kwargs).arrays()
-
-
-@keras_mmvae_export("keras_mmvae.datasets.mnist_svhn_text.tfds_builder")
-def tfds_builder(
-    manual_dir: str | os.PathLike,
-    data_dir: str | os.PathLike | None = None,
-    **load_kwargs: Any,
-) -> Any:
-    """A tensorflow-datasets builder for MNIST-SVHN-Text that never downloads.
-
-    It reads the same layout as `load` from `manual_dir` (through the
-    keras_mmvae readers, so pairing, preprocessing and error messages are
-    identical) and writes TFDS records to `data_dir` (TFDS's default when
-    `None`). Splits: `train` and `test` (with `dm` as in `load`; pass
-    e.g. `dm=1` for one pass over the matched pairs). Feature layout:
-    `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
-    alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
-    tensorflow-datasets is an optional extra (`pip install
-    'keras_mmvae[tfds]'`); preparing the records needs TensorFlow. Users of
-    other backends use `load` instead.
-
-    Args:
-        manual_dir: The data folder (as `data_dir` of `load`).
-        data_dir: Where TFDS stores prepared data.
-        **load_kwargs: Reader options (e.g. `cache_dir`, `dm`).
-
-    Returns:
-        A `tfds.core.GeneratorBasedBuilder` instance; call
-        `download_and_prepare()` (offline: it only reads `manual_dir`), then
-        `as_dataset(split=...)`.
-
-    Raises:
-        ImportError: tensorflow-datasets is not installed.
-
-    Example:
-    ```python
-    import keras_mmvae as mm
-
-    try:
-        builder = mm.datasets.mnist_svhn_text.tfds_builder(
-            "/data/mnist_svhn", dm=20)
-    except ImportError:
-        builder = None  # tensorflow-datasets is not installed
-    ```
-    """
-    from keras_mmvae.src.datasets import tfds_builders
-
-    return tfds_builders.make_builder("mnist_svhn_text", manual_dir, data_dir,
-                                      **load_kwargs)

@@ -111,7 +111,8 @@ def write_celeba(folder, num_images=24, layout="txt", seed=0,
     """
     from PIL import Image
 
-    from keras_mmvae.src.datasets import celeba
+    from keras_mmvae.src.benchmarks.celeba import data as celeba
+    from keras_mmvae.src.benchmarks.celeba import files as celeba_files
 
     rng = np.random.default_rng(seed)
     names = celeba.ATTRIBUTE_NAMES
@@ -147,8 +148,6 @@ def write_celeba(folder, num_images=24, layout="txt", seed=0,
         if text:
             texts = [celeba.attribute_text(row, names, rng)
                      for row in attributes]
-            from keras_mmvae.src.datasets.formats import celeba_files
-
             celeba_files.write_text_csv(
                 os.path.join(folder, celeba.PUBLISHED_TEXT_FILE), ids, texts)
     else:

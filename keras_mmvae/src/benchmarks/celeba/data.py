@@ -8,17 +8,18 @@ from typing import Any
 import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.celeba import files
+from keras_mmvae.src.benchmarks.celeba.spec import SPEC
+from keras_mmvae.src.benchmarks.celeba.spec import TEXT_LENGTH
 from keras_mmvae.src.datasets import alphabet
 from keras_mmvae.src.datasets import cache as cache_lib
 from keras_mmvae.src.datasets import errors
 from keras_mmvae.src.datasets import parallel
-from keras_mmvae.src.datasets.formats import celeba_files as files
 from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
 from keras_mmvae.src.datasets.py_dataset import stream
 from keras_mmvae.src.datasets.py_dataset import to_float
 
-MODALITIES = ("image", "text")
-TEXT_LENGTH = 256
+MODALITIES = SPEC.modality_names
 PARTITIONS = {"train": 0, "test": 1, "validation": 1, "valid": 1,
               "official_test": 2}
 ATTRIBUTE_NAMES = (
@@ -430,51 +431,3 @@ def load_arrays(
     kwargs.setdefault("shuffle", False)
     kwargs.setdefault("drop_last", False)
     return load(data_dir, split, **kwargs).arrays()
-
-
-@keras_mmvae_export("keras_mmvae.datasets.celeba.tfds_builder")
-def tfds_builder(
-    manual_dir: str | os.PathLike,
-    data_dir: str | os.PathLike | None = None,
-    **load_kwargs: Any,
-) -> Any:
-    """A tensorflow-datasets builder for bimodal CelebA that never downloads.
-
-    It reads the same layout as `load` from `manual_dir` (through the
-    keras_mmvae readers, so pairing, preprocessing and error messages are
-    identical) and writes TFDS records to `data_dir` (TFDS's default when
-    `None`). Splits: `train` (partition 0), `test` (partition 1, MoPoE's
-    test set) and `official_test` (partition 2). Feature layout:
-    `keras_mmvae.src.datasets.tfds_builders` (uint8 images; text as int32
-    alphabet indices, `tf.one_hot(text, 71)` restores the one-hot).
-    tensorflow-datasets is an optional extra (`pip install
-    'keras_mmvae[tfds]'`); preparing the records needs TensorFlow. Users of
-    other backends use `load` instead.
-
-    Args:
-        manual_dir: The data folder (as `data_dir` of `load`).
-        data_dir: Where TFDS stores prepared data.
-        **load_kwargs: Reader options (e.g. `cache_dir`, `dm`).
-
-    Returns:
-        A `tfds.core.GeneratorBasedBuilder` instance; call
-        `download_and_prepare()` (offline: it only reads `manual_dir`), then
-        `as_dataset(split=...)`.
-
-    Raises:
-        ImportError: tensorflow-datasets is not installed.
-
-    Example:
-    ```python
-    import keras_mmvae as mm
-
-    try:
-        builder = mm.datasets.celeba.tfds_builder("/data/celeba")
-    except ImportError:
-        builder = None  # tensorflow-datasets is not installed
-    ```
-    """
-    from keras_mmvae.src.datasets import tfds_builders
-
-    return tfds_builders.make_builder("celeba", manual_dir, data_dir,
-                                      **load_kwargs)

@@ -3,14 +3,13 @@
 import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.common import blocks
+from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
+from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.benchmarks.polymnist.spec import IMAGE_SHAPE
 from keras_mmvae.src.likelihoods.likelihood import Gaussian
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
-from keras_mmvae.src.models.presets import blocks
-from keras_mmvae.src.models.presets.network import ReferenceNetwork
-from keras_mmvae.src.models.presets.network import check_shape
-
-IMAGE_SHAPE = (28, 28, 3)
 
 
 @keras_mmvae_export("keras_mmvae.models.PolyMNISTEncoder")

@@ -3,20 +3,17 @@
 import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.common import blocks
+from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
+from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import MNIST_SHAPE
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SVHN_SHAPE
+from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
+from keras_mmvae.src.datasets.alphabet import ALPHABET_SIZE
 from keras_mmvae.src.likelihoods.likelihood import Categorical
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
-from keras_mmvae.src.models.presets import blocks
-from keras_mmvae.src.models.presets.network import ReferenceNetwork
-from keras_mmvae.src.models.presets.network import check_shape
-
-NUM_SYMBOLS = 71
-MNIST_SHAPE = (28, 28, 1)
-SVHN_SHAPE = (32, 32, 3)
-TEXT_LENGTH = 8
-# MoPoE: numel(SVHN) / numel(x_m); text counts characters.
-RECONSTRUCTION_WEIGHTS = {"mnist": 3072 / 784, "svhn": 1.0,
-                          "text": 3072 / TEXT_LENGTH}
 
 
 @keras_mmvae_export("keras_mmvae.models.MNISTEncoder")
@@ -292,7 +289,7 @@ class DigitTextDecoder(ReferenceNetwork):
         `(B, 8, num_symbols)` categorical logits.
     """
 
-    def __init__(self, filters: int = 128, num_symbols: int = NUM_SYMBOLS,
+    def __init__(self, filters: int = 128, num_symbols: int = ALPHABET_SIZE,
                  **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
@@ -388,11 +385,11 @@ def mnist_svhn_text(
         fusion=fusion,
         latent_dim=latent_dim,
         beta=beta,
-        reconstruction_weights=dict(RECONSTRUCTION_WEIGHTS),
+        reconstruction_weights=dict(SPEC.reconstruction_weights),
         seed=seed,
         **kwargs,
     )
     model.build({"mnist": (None,) + MNIST_SHAPE,
                  "svhn": (None,) + SVHN_SHAPE,
-                 "text": (None, TEXT_LENGTH, NUM_SYMBOLS)})
+                 "text": (None, TEXT_LENGTH, ALPHABET_SIZE)})
     return model

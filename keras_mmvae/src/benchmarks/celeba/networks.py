@@ -3,19 +3,16 @@
 import keras
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.benchmarks.celeba.spec import IMAGE_SHAPE
+from keras_mmvae.src.benchmarks.celeba.spec import SPEC
+from keras_mmvae.src.benchmarks.celeba.spec import TEXT_LENGTH
+from keras_mmvae.src.benchmarks.common import blocks
+from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
+from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.datasets.alphabet import ALPHABET_SIZE
 from keras_mmvae.src.likelihoods.likelihood import Categorical
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
-from keras_mmvae.src.models.presets import blocks
-from keras_mmvae.src.models.presets.network import ReferenceNetwork
-from keras_mmvae.src.models.presets.network import check_shape
-
-NUM_SYMBOLS = 71
-IMAGE_SHAPE = (64, 64, 3)
-TEXT_LENGTH = 256
-# MoPoE: (numel(img) / 3) / numel(x_m); text counts characters.
-RECONSTRUCTION_WEIGHTS = {"image": 1.0 / 3.0, "text": 4096 / TEXT_LENGTH}
-STYLE_BETAS = {"image": 1.0, "text": 5.0}
 
 # (channel multiple of `dim`, kernel, stride, padding) per residual block.
 IMAGE_ENCODER_BLOCKS = ((2, 4, 2, 1), (3, 4, 2, 1), (4, 4, 2, 1),
@@ -247,7 +244,7 @@ class CelebATextDecoder(_CelebANetwork):
     """
 
     def __init__(self, dim: int = 128, dropout: float = 0.5,
-                 num_symbols: int = NUM_SYMBOLS, **kwargs):
+                 num_symbols: int = ALPHABET_SIZE, **kwargs):
         super().__init__(dim=dim, dropout=dropout, **kwargs)
         self.num_symbols = int(num_symbols)
 
@@ -336,7 +333,7 @@ def celeba(
     ```
     """
     if style_betas is None:
-        style_betas = dict(STYLE_BETAS)
+        style_betas = dict(SPEC.hyperparameters["style_betas"])
     init = {"kernel_initializer": kernel_initializer}
     model = MultimodalVAE(
         encoders={
@@ -356,7 +353,7 @@ def celeba(
         fusion=fusion,
         latent_dim=latent_dim,
         beta=beta,
-        reconstruction_weights=dict(RECONSTRUCTION_WEIGHTS),
+        reconstruction_weights=dict(SPEC.reconstruction_weights),
         beta_content=beta_content,
         beta_style=beta_style,
         style_betas=style_betas,
@@ -364,5 +361,5 @@ def celeba(
         **kwargs,
     )
     model.build({"image": (None,) + IMAGE_SHAPE,
-                 "text": (None, TEXT_LENGTH, NUM_SYMBOLS)})
+                 "text": (None, TEXT_LENGTH, ALPHABET_SIZE)})
     return model

@@ -220,7 +220,7 @@ def test_pytorch_padding_is_ported_exactly():
     """
     torch = pytest.importorskip("torch")
 
-    from keras_mmvae.src.models.presets import blocks
+    from keras_mmvae.src.benchmarks.common import blocks
 
     rng = np.random.default_rng(0)
     cases = [  # rank, transpose, size, kernel, stride, padding, out_pad
@@ -263,7 +263,7 @@ def test_pytorch_padding_is_ported_exactly():
 
 def test_residual_block_formula():
     """`a · BN(conv(x)) + b · f(x)` with inference-mode BN and no dropout."""
-    from keras_mmvae.src.models.presets import blocks
+    from keras_mmvae.src.benchmarks.common import blocks
 
     inputs = keras.Input((8, 3))
     out = blocks.residual_block(inputs, 4, 4, 2, 1, rank=1, inner_bias=True,

@@ -1,0 +1,1 @@
+"""The celeba benchmark: spec, networks, classifier, data."""

@@ -1,0 +1,1 @@
+"""The mnist_svhn_text benchmark: spec, networks, classifier, data."""

@@ -1,0 +1,1 @@
+"""The polymnist benchmark: spec, networks, classifier, data."""

@@ -1,1 +1,0 @@
-"""Evaluation classifiers of the three benchmarks."""

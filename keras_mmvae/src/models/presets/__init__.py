@@ -1,1 +1,0 @@
-"""Reference networks and model factories of the three benchmarks."""

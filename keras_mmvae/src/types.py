@@ -1,5 +1,0 @@
-"""Type aliases that need no backend import."""
-
-from typing import Any
-
-Tensor = Any
