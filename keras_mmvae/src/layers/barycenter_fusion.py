@@ -64,6 +64,14 @@ class BarycenterFusion(keras.layers.Layer):
     no available modality gets the prior `N(0, I)`, with all its weight on
     component 0.
 
+    Besides the fused mixture (`call`), the layer owns every draw of the
+    shared latent: `sample` is the training draw (which component or
+    modality subset each example uses, `z` and the KL), `posterior` the
+    single Gaussian given the available modalities and `posterior_sample`
+    a draw from that posterior (for `"moe"`, from the mixture of the
+    available experts) with its log density. Callers pass the seed
+    generator, so the model and the evaluation metrics draw from theirs.
+
     Mathematical details:
         PoE: `Λ̃ = [I] + Σ_m w_m r_m Λ_m`, `mean = Λ̃⁻¹ Σ_m w_m r_m Λ_m mean_m`
         (sum of precisions; the MVAE product). With normalised weights
