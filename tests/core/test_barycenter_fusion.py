@@ -1,5 +1,6 @@
 """`BarycenterFusion` against closed forms, identities and properties."""
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -400,3 +401,93 @@ def test_bad_shapes_and_weight_count():
         mm.BarycenterFusion()(mean[:, 0], log_var[:, 0])
     with pytest.raises(ValueError, match="Unknown fusion preset"):
         mm.BarycenterFusion.from_preset("mixture")
+
+
+def test_config_with_seed_still_deserialises():
+    """`seed` stays a constructor argument (old configs carry it), but the
+    layer owns no generator: draws use the one passed to `sample`."""
+    config = mm.BarycenterFusion(mode="w2", subsets="all").get_config()
+    config["seed"] = 7
+    revived = mm.BarycenterFusion.from_config(config)
+    assert revived.get_config()["seed"] == 7
+    assert not hasattr(revived, "seed_generator")
+
+
+# ---------------------------------------------------------------- sampling
+def _gaussian_log_prob_np(z, mean, var):
+    return -0.5 * np.sum(np.log(2 * np.pi * var) + (z - mean) ** 2 / var,
+                         axis=-1)
+
+
+@pytest.mark.parametrize("mode", ["w2", "moe"])
+def test_posterior_sample_against_numpy(mode):
+    """`posterior_sample`: W2 reparameterises the barycenter of the
+    available experts; MoE draws one available expert and scores `z` with
+    the mixture density. Same seed → same draws as the documented steps."""
+    mean, log_var = experts(batch=4, num=3, dim=2)
+    mask = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 1], [0, 1, 1]], "float32")
+    k = 3
+    fusion = mm.BarycenterFusion(mode=mode)
+    z, log_q = to_numpy(fusion.posterior_sample(
+        mean, log_var, mask=mask, seed=keras.random.SeedGenerator(5),
+        num_samples=k))
+    assert z.shape == (k * 4, 2) and log_q.shape == (k * 4,)
+    means, variances = np.tile(mean, (k, 1, 1)), np.exp(np.tile(log_var,
+                                                                (k, 1, 1)))
+    avail = np.tile(mask, (k, 1))
+    weight = avail / avail.sum(-1, keepdims=True)
+    replay = keras.random.SeedGenerator(5)
+    if mode == "w2":
+        q_mean = np.einsum("bm,bmd->bd", weight, means)
+        q_var = np.einsum("bm,bmd->bd", weight, np.sqrt(variances)) ** 2
+        eps = to_numpy(keras.random.normal((k * 4, 2), seed=replay))
+        np.testing.assert_allclose(z, q_mean + np.sqrt(q_var) * eps,
+                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            log_q, _gaussian_log_prob_np(z, q_mean, q_var), rtol=1e-4)
+        return
+    component = to_numpy(mm_ops.sample_components(weight, seed=replay))
+    assert np.all(avail[np.arange(k * 4), component] > 0)
+    rows = np.arange(k * 4)
+    eps = to_numpy(keras.random.normal((k * 4, 2), seed=replay))
+    expected = (means[rows, component]
+                + np.sqrt(variances[rows, component]) * eps)
+    np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-5)
+    comps = _gaussian_log_prob_np(z[:, None], means, variances)
+    with np.errstate(divide="ignore"):
+        mixture = np.log(weight) + comps
+    top = mixture.max(-1, keepdims=True)
+    np.testing.assert_allclose(
+        log_q, top[:, 0] + np.log(np.exp(mixture - top).sum(-1)), rtol=1e-4)
+
+
+def test_training_sample_kl_and_members_against_numpy():
+    """Mixture `sample`: `z` comes from the chosen component, the KL is the
+    weight-averaged component KL, `members` the chosen subset; a joint
+    fusion with a random subset draw fuses a non-empty available subset."""
+    mean, log_var = experts(batch=6, num=3, dim=2)
+    mask = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 1]] * 2, "float32")
+    mix = mm.BarycenterFusion(mode="poe", subsets="all")
+    out = to_numpy(mix.sample(mean, log_var, mask=mask,
+                              subset_sampling="auto",
+                              seed=keras.random.SeedGenerator(1)))
+    kl = 0.5 * np.sum(np.exp(out["log_var"]) + out["mean"] ** 2 - 1
+                      - out["log_var"], axis=-1)
+    np.testing.assert_allclose(out["kl"], np.sum(out["weight"] * kl, -1),
+                               rtol=1e-5, atol=1e-6)
+    rows = np.arange(6)
+    assert np.all(out["weight"][rows, out["component"]] > 0)
+    membership = mm_ops.subset_matrix(mm_ops.modality_subsets(3), 3)
+    np.testing.assert_array_equal(out["members"],
+                                  membership[out["component"]])
+    joint = mm.BarycenterFusion(mode="w2")
+    out = to_numpy(joint.sample(mean, log_var, mask=mask,
+                                subset_sampling="random",
+                                seed=keras.random.SeedGenerator(1)))
+    assert np.all(out["subset"] <= mask) and np.all(out["subset"].sum(-1) > 0)
+    np.testing.assert_array_equal(out["members"], out["subset"])
+    assert "component" not in out
+    np.testing.assert_allclose(
+        out["mean"][:, 0],
+        fuse(mean, log_var, mask=out["subset"], mode="w2")["mean"][:, 0],
+        rtol=1e-6)

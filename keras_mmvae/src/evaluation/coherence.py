@@ -10,10 +10,7 @@ from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
 from keras_mmvae.src.evaluation.scores import check_average
-from keras_mmvae.src.layers.barycenter_fusion import sample_from_components
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
-from keras_mmvae.src.ops.gaussian import reparameterize
-from keras_mmvae.src.ops.subsets import sample_components
 
 
 def decoded_means(model, z, seed_generator):
@@ -26,18 +23,14 @@ def decoded_means(model, z, seed_generator):
 
 
 def sample_posterior(model, mean, log_var, mask, seed_generator):
-    """One `z ~ q_A` per example (for `"moe"`: one available expert drawn).
+    """One `z ~ q_A` per example: `model.fusion.posterior_sample`.
 
     Same posterior as `model.conditional_generate`, from precomputed
     experts so the encoders run once per batch for all subsets.
     """
-    mask = ops.convert_to_tensor(mask, mean.dtype)
-    if model.fusion.mode == "moe":
-        fused = model.fusion(mean, log_var, mask=mask)
-        component = sample_components(fused["weight"], seed=seed_generator)
-        return sample_from_components(fused, component, seed=seed_generator)
-    q_mean, q_log_var = model.fusion.posterior(mean, log_var, mask=mask)
-    return reparameterize(q_mean, q_log_var, seed=seed_generator)
+    z, _ = model.fusion.posterior_sample(mean, log_var, mask=mask,
+                                         seed=seed_generator)
+    return z
 
 
 def _targets(model, classifiers):

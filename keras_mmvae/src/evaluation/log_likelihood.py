@@ -10,7 +10,6 @@ from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 from keras_mmvae.src.ops.gaussian import gaussian_log_prob
-from keras_mmvae.src.ops.subsets import sample_components
 
 JOINT = "joint"
 # K is processed in chunks: about this many input floats are decoded at once
@@ -27,41 +26,6 @@ def _repeat(x, k):
 
 def _standard_normal_log_prob(z):
     return gaussian_log_prob(z, ops.zeros_like(z), ops.zeros_like(z))
-
-
-def _mixture_log_prob(z, fused):
-    """`log Σ_s w_s N(z; μ_s, σ_s²)` for `(N, D)` z and `(N, S, ·)` params."""
-    log_w = ops.where(fused["weight"] > 0,
-                      ops.log(ops.maximum(fused["weight"], 1e-30)), -1e30)
-    comp = gaussian_log_prob(z[:, None, :], fused["mean"], fused["log_var"])
-    return ops.logsumexp(log_w + comp, axis=-1)
-
-
-def _proposal(model, mean, log_var, mask, k, seed_generator):
-    """`k` samples of `z ~ q_A` per example and `log q_A(z)`, `(k·B, ·)`.
-
-    For `"moe"` fusion `q_A` is the mixture of the available experts (its
-    density, not the moment-matched Gaussian); otherwise the single
-    Gaussian `model.fusion.posterior` (the subset's own component).
-    """
-    if model.fusion.mode == "moe":
-        fused = model.fusion(mean, log_var, mask=mask)
-        fused = {key: _repeat(value, k) for key, value in fused.items()}
-        component = sample_components(fused["weight"], seed=seed_generator)
-        one_hot = ops.one_hot(component, ops.shape(fused["weight"])[-1],
-                              dtype=mean.dtype)
-        c_mean = ops.einsum("ns,nsd->nd", one_hot, fused["mean"])
-        c_log_var = ops.einsum("ns,nsd->nd", one_hot, fused["log_var"])
-        eps = keras.random.normal(ops.shape(c_mean), dtype=mean.dtype,
-                                  seed=seed_generator)
-        z = c_mean + ops.exp(0.5 * c_log_var) * eps
-        return z, _mixture_log_prob(z, fused)
-    q_mean, q_log_var = model.fusion.posterior(mean, log_var, mask=mask)
-    q_mean, q_log_var = _repeat(q_mean, k), _repeat(q_log_var, k)
-    eps = keras.random.normal(ops.shape(q_mean), dtype=mean.dtype,
-                              seed=seed_generator)
-    z = q_mean + ops.exp(0.5 * q_log_var) * eps
-    return z, gaussian_log_prob(z, q_mean, q_log_var)
 
 
 def _style_proposals(model, styles, mask, k, seed_generator, dtype):
@@ -96,8 +60,11 @@ def _log_weights_step(num_samples):
         mean, log_var, styles = vae.encode_experts(
             common.model_inputs(vae, inputs))
         mask = inputs[common.SUBSET_MASK]
-        z, log_q = _proposal(vae, mean, log_var, mask, k,
-                             runner.seed_generator)
+        # Proposal q_A: the subset's fused posterior, or for "moe" the
+        # mixture of the available experts (its density, not a Gaussian).
+        z, log_q = vae.fusion.posterior_sample(
+            mean, log_var, mask=mask, seed=runner.seed_generator,
+            num_samples=k)
         prior_ratio = _standard_normal_log_prob(z) - log_q
         style_samples, style_ratios = _style_proposals(
             vae, styles, mask, k, runner.seed_generator, mean.dtype

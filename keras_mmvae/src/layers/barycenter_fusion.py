@@ -5,17 +5,24 @@ import numpy as np
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.fusion import mixture_log_prob
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
 from keras_mmvae.src.ops.fusion import w2_barycenter
+from keras_mmvae.src.ops.gaussian import gaussian_log_prob
+from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
+from keras_mmvae.src.ops.subsets import choose_components
+from keras_mmvae.src.ops.subsets import choose_subsets
 from keras_mmvae.src.ops.subsets import modality_subsets
 from keras_mmvae.src.ops.subsets import sample_components
+from keras_mmvae.src.ops.subsets import select_components
 from keras_mmvae.src.ops.subsets import stratified_selection
 from keras_mmvae.src.ops.subsets import subset_matrix
 
 MODES = ("poe", "moe", "w2")
 MOE_POSTERIORS = ("component", "moment_matched")
+SUBSET_SAMPLING = ("auto", "stratified", "random", None)
 
 # preset name -> (BarycenterFusion kwargs, MultimodalVAE defaults)
 PRESETS = {
@@ -59,6 +66,14 @@ class BarycenterFusion(keras.layers.Layer):
     no available modality gets the prior `N(0, I)`, with all its weight on
     component 0.
 
+    Besides the fused mixture (`call`), the layer owns every draw of the
+    shared latent: `sample` is the training draw (which component or
+    modality subset each example uses, `z` and the KL), `posterior` the
+    single Gaussian given the available modalities and `posterior_sample`
+    a draw from that posterior (for `"moe"`, from the mixture of the
+    available experts) with its log density. Callers pass the seed
+    generator, so the model and the evaluation metrics draw from theirs.
+
     Mathematical details:
         PoE: `Λ̃ = [I] + Σ_m w_m r_m Λ_m`, `mean = Λ̃⁻¹ Σ_m w_m r_m Λ_m mean_m`
         (sum of precisions; the MVAE product). With normalised weights
@@ -86,7 +101,9 @@ class BarycenterFusion(keras.layers.Layer):
             resolve named subsets.
         log_var_clip: `(low, high)` clip applied to expert log-variances
             before fusion.
-        seed: Seed for `sample`.
+        seed: Accepted and kept in the config for compatibility; the layer
+            draws with the generator passed to `sample` and
+            `posterior_sample` (the model's or the evaluation's).
         **kwargs: Standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -200,7 +217,6 @@ class BarycenterFusion(keras.layers.Layer):
         )
         self.log_var_clip = (low, high)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
         self.num_modalities = None
         # `mask` is an availability mask, not a Keras sequence mask: accept
         # it without warnings and attach nothing to the outputs.
@@ -396,6 +412,26 @@ class BarycenterFusion(keras.layers.Layer):
             "weight": self._mixture_weight(valid, mean.dtype),
         }
 
+    def _available_posterior(self, mean, log_var, mask):
+        """`q_A` of the available experts as a mixture dict (`call` format).
+
+        For `"moe"` it is the mixture of the available experts (`S = M`);
+        for `"poe"`/`"w2"` (any `subsets`) the one Gaussian fusing exactly
+        the available experts (`S = 1`, weight 1): the mixture's own
+        component for `A`, the MoPoE convention for conditioning.
+        """
+        if not self.built:
+            self.build(ops.shape(mean))
+        mean, log_var, mask = self._prepare(mean, log_var, mask)
+        if self.mode == "moe":
+            return self.call(mean, log_var, mask=mask)
+        joint = np.ones((1, self.num_modalities), dtype="float32")
+        fused_mean, fused_log_var, valid = self._fuse(
+            mean, log_var, mask, joint, any_member=True
+        )
+        return {"mean": fused_mean, "log_var": fused_log_var,
+                "weight": ops.ones_like(valid)}
+
     def posterior(self, mean, log_var, mask=None, moe_posterior="component"):
         """The single Gaussian `q_A` given the available modalities `A`.
 
@@ -428,36 +464,130 @@ class BarycenterFusion(keras.layers.Layer):
                 f"`moe_posterior` must be one of {MOE_POSTERIORS}; got "
                 f"{moe_posterior!r}."
             )
-        if not self.built:
-            self.build(ops.shape(mean))
-        mean, log_var, mask = self._prepare(mean, log_var, mask)
-        if self.mode == "moe":
-            out = self.call(mean, log_var, mask=mask)
-            if moe_posterior == "moment_matched":
-                return moment_match(out["mean"], out["log_var"],
-                                    out["weight"])
-            # Every row has a valid component (none available: the prior).
-            chosen = stratified_selection(out["weight"])
-            return select_components(out, ops.argmax(chosen, axis=-1))
-        joint = np.ones((1, self.num_modalities), dtype="float32")
-        fused_mean, fused_log_var, _ = self._fuse(
-            mean, log_var, mask, joint, any_member=True
-        )
-        return fused_mean[:, 0], fused_log_var[:, 0]
+        q = self._available_posterior(mean, log_var, mask)
+        if q["weight"].shape[-1] == 1:
+            return q["mean"][:, 0], q["log_var"][:, 0]
+        if moe_posterior == "moment_matched":
+            return moment_match(q["mean"], q["log_var"], q["weight"])
+        # Every row has a valid component (none available: the prior).
+        chosen = stratified_selection(q["weight"])
+        return select_components(q, ops.argmax(chosen, axis=-1))
 
-    def sample(self, fused, seed=None):
-        """Draws one `z` per example from a fused mixture (`call` output).
+    def posterior_sample(self, mean, log_var, mask=None, seed=None,
+                         num_samples=1):
+        """Draws `z ~ q_A` given the available modalities, with `log q_A(z)`.
 
-        Picks a component per example from `fused["weight"]`, then
-        reparameterises. Uses the layer's seed generator unless `seed` is
-        given.
+        The inference counterpart of `sample`, used by
+        `MultimodalVAE.conditional_generate` and the evaluation metrics.
+        `q_A` is the Gaussian that `posterior` returns for `"poe"`/`"w2"`;
+        for `"moe"` it is the mixture of the available experts itself: a
+        component is drawn from its weights, then reparameterised, and
+        `log q_A(z)` is the mixture density.
+
+        Args:
+            mean: `(B, M, D)` expert means.
+            log_var: `(B, M, D)` expert log-variances.
+            mask: Optional `(B, M)` availability.
+            seed: A `keras.random.SeedGenerator` (or int / None).
+            num_samples: `K` draws per example.
 
         Returns:
-            `(B, D)` samples.
+            `(z, log_q)`: `(K·B, D)` samples and `(K·B,)` log densities,
+            sample-major (row `k·B + b` belongs to example `b`).
         """
-        seed = self.seed_generator if seed is None else seed
-        component = sample_components(fused["weight"], seed=seed)
-        return sample_from_components(fused, component, seed=seed)
+        q = self._available_posterior(mean, log_var, mask)
+        if num_samples > 1:
+            q = {key: ops.tile(value, [num_samples] + [1] * (
+                len(value.shape) - 1)) for key, value in q.items()}
+        if q["weight"].shape[-1] == 1:
+            q_mean, q_log_var = q["mean"][:, 0], q["log_var"][:, 0]
+            z = reparameterize(q_mean, q_log_var, seed=seed)
+            return z, gaussian_log_prob(z, q_mean, q_log_var)
+        component = sample_components(q["weight"], seed=seed)
+        z = reparameterize(*select_components(q, component), seed=seed)
+        return z, mixture_log_prob(z, q)
+
+    def subset_selection(self, subset_sampling, has_mask):
+        """What `sample` does for `subset_sampling` (see `MultimodalVAE`).
+
+        Returns `"stratified"`, `"random"` or `None` (no subset draw: the
+        joint fusions' reference objective, all available modalities).
+        Stratified selection needs complete data; with a mask it becomes
+        `"random"`. Mixtures always draw a component (`None` → `"random"`).
+        """
+        if subset_sampling not in SUBSET_SAMPLING:
+            raise ValueError(
+                f"`subset_sampling` must be one of {SUBSET_SAMPLING}; got "
+                f"{subset_sampling!r}."
+            )
+        selection = subset_sampling
+        if selection == "auto":
+            if not self.is_mixture:
+                return None
+            selection = "random" if has_mask else "stratified"
+        if selection == "stratified" and has_mask:
+            selection = "random"
+        if selection is None and self.is_mixture:
+            selection = "random"
+        return selection
+
+    def sample(self, mean, log_var, mask=None, subset_sampling="auto",
+               seed=None):
+        """The training draw: fuse, choose per example, reparameterise.
+
+        Mixtures choose one component per example (stratified blocks or a
+        draw from the weights) and sample `z` from it; the KL is the
+        weight-averaged analytic KL of every component (an upper bound of
+        the mixture KL). Joint fusions fuse all available experts, or, with
+        a subset selection, a chosen non-empty subset of them, and take
+        that Gaussian's KL. All draws use `seed` (the model's generator).
+
+        Args:
+            mean: `(B, M, D)` expert means.
+            log_var: `(B, M, D)` expert log-variances.
+            mask: Optional `(B, M)` availability.
+            subset_sampling: `"auto"`, `"stratified"`, `"random"` or `None`
+                (see `subset_selection`).
+            seed: A `keras.random.SeedGenerator` (or int / None).
+
+        Returns:
+            A dict with the fused `"mean"`, `"log_var"` `(B, S, D)` and
+            `"weight"` `(B, S)`, `"z"` `(B, D)`, `"kl"` `(B,)`, what was
+            chosen (`"component"` `(B,)` for mixtures; `"subset"` `(B, M)`
+            for joint fusions given a mask or a subset draw) and
+            `"members"`, the `(B, M)` modalities of the chosen component or
+            subset (`None` when all of them are used).
+        """
+        selection = self.subset_selection(subset_sampling, mask is not None)
+        if self.is_mixture:
+            fused = self(mean, log_var, mask=mask)
+            component = choose_components(fused["weight"], selection,
+                                          seed=seed)
+            z = reparameterize(*select_components(fused, component),
+                               seed=seed)
+            component_kl = kl_to_standard_normal(fused["mean"],
+                                                 fused["log_var"])
+            kl = ops.sum(fused["weight"] * component_kl, axis=-1)
+            dtype = fused["mean"].dtype
+            members = ops.matmul(
+                ops.one_hot(component, self.num_components, dtype=dtype),
+                ops.convert_to_tensor(self.membership, dtype=dtype))
+            chosen = {"component": component}
+        else:
+            used = mask
+            if selection is not None:
+                available = (
+                    ops.ones(ops.shape(mean)[:2], dtype=mean.dtype)
+                    if mask is None else mask
+                )
+                used = choose_subsets(available, selection, seed=seed)
+            fused = self(mean, log_var, mask=used)
+            q_mean, q_log_var = fused["mean"][:, 0], fused["log_var"][:, 0]
+            z = reparameterize(q_mean, q_log_var, seed=seed)
+            kl = kl_to_standard_normal(q_mean, q_log_var)
+            members = used
+            chosen = {} if used is None else {"subset": used}
+        return {**chosen, **fused, "z": z, "kl": kl, "members": members}
 
     def compute_output_spec(self, mean, log_var, mask=None):
         batch, _, dim = mean.shape
@@ -485,17 +615,3 @@ class BarycenterFusion(keras.layers.Layer):
         )
         return config
 
-
-def select_components(fused, component):
-    """Gathers component `component[b]` of each example: `(B, D)` pair."""
-    one_hot = ops.one_hot(component, ops.shape(fused["weight"])[-1],
-                          dtype=fused["mean"].dtype)
-    mean = ops.einsum("bs,bsd->bd", one_hot, fused["mean"])
-    log_var = ops.einsum("bs,bsd->bd", one_hot, fused["log_var"])
-    return mean, log_var
-
-
-def sample_from_components(fused, component, seed=None):
-    """Reparameterised sample from component `component[b]` of each row."""
-    mean, log_var = select_components(fused, component)
-    return reparameterize(mean, log_var, seed=seed)

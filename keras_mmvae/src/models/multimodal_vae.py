@@ -6,18 +6,13 @@ from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.layers.barycenter_fusion import PRESETS
+from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
-from keras_mmvae.src.layers.barycenter_fusion import sample_from_components
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
 from keras_mmvae.src.models import validation
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
-from keras_mmvae.src.ops.subsets import modality_subsets
-from keras_mmvae.src.ops.subsets import sample_components
-from keras_mmvae.src.ops.subsets import stratified_components
-from keras_mmvae.src.ops.subsets import subset_matrix
 
-SUBSET_SAMPLING = ("auto", "stratified", "random", None)
 CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
 
@@ -34,11 +29,12 @@ class MultimodalVAE(keras.Model):
     modalities keep a finite placeholder row).
 
     **Where the subsampling happens.** `call(inputs, training=...)` does the
-    whole stochastic forward pass: it encodes every modality, applies the
-    batch's mask, chooses for every example which mixture component (or,
-    for joint fusions, which modality subset) it uses, reparameterises and
-    decodes all modalities. The choice is made with `keras.ops` and the
-    model's own `keras.random.SeedGenerator`, so it runs on the device,
+    whole stochastic forward pass: encode every modality, fuse and sample
+    (`BarycenterFusion.sample`: it applies the batch's mask, chooses for
+    every example which mixture component (or, for joint fusions, which
+    modality subset) it uses and reparameterises), decode all modalities.
+    The choice is made with `keras.ops` and the model's own
+    `keras.random.SeedGenerator`, so it runs on the device,
     inside the step that `fit` compiles (`jax.jit`, `tf.function`,
     `torch.compile`), and changes from step to step. Sampling in Python or
     NumPy instead would either be frozen at trace time or force a host
@@ -380,45 +376,6 @@ class MultimodalVAE(keras.Model):
             return ops.cast(ops.convert_to_tensor(inputs[MASK_KEY]) > 0, dtype)
         return None
 
-    def _selection(self, has_mask):
-        mode = self.subset_sampling
-        if mode == "auto":
-            if self.fusion.is_mixture:
-                mode = "random" if has_mask else "stratified"
-            else:
-                mode = None  # the joint fusions' reference objective
-        if mode == "stratified" and has_mask:
-            mode = "random"
-        return mode
-
-    def _choose(self, weight, selection):
-        """Component index per example from `(B, S)` validity/weights."""
-        if selection == "stratified":
-            return stratified_components(ops.shape(weight)[0],
-                                         ops.shape(weight)[1])
-        return sample_components(weight, seed=self.seed_generator)
-
-    def _joint_subset_mask(self, mask, selection, batch, dtype):
-        """A random non-empty subset of each example's available modalities."""
-        matrix = ops.convert_to_tensor(
-            subset_matrix(modality_subsets(self.num_modalities),
-                          self.num_modalities),
-            dtype=dtype,
-        )
-        available = (
-            ops.ones((batch, self.num_modalities), dtype=dtype)
-            if mask is None else mask
-        )
-        inside = ops.einsum("sm,bm->bs", matrix, available)
-        valid = ops.cast(
-            ops.equal(inside, ops.sum(matrix, axis=-1)[None, :]), dtype
-        )
-        component = self._choose(valid, selection)
-        chosen = ops.one_hot(component, ops.shape(matrix)[0], dtype=dtype)
-        subset = ops.matmul(chosen, matrix)
-        # Rows with nothing available keep the empty set -> prior.
-        return subset * available
-
     # ------------------------------------------------------------ forward
     def call(self, inputs, training=False):
         validation.check_structure(inputs, self.modality_names,
@@ -426,67 +383,46 @@ class MultimodalVAE(keras.Model):
         if training and self.kl_warmup_steps:
             self.kl_warmup_step.assign_add(1.0)
         mean, log_var, styles = self.encode_experts(inputs, training)
-        dtype = mean.dtype
-        mask = self._mask(inputs, dtype)
-        batch = ops.shape(mean)[0]
-        selection = self._selection(mask is not None)
-        if self.fusion.is_mixture:
-            fused = self.fusion(mean, log_var, mask=mask)
-            if selection is None:
-                selection = "random"
-            component = self._choose(fused["weight"], selection)
-            z = sample_from_components(fused, component,
-                                       seed=self.seed_generator)
-            component_kl = kl_to_standard_normal(fused["mean"],
-                                                 fused["log_var"])
-            kl = ops.sum(fused["weight"] * component_kl, axis=-1)
-            chosen = {"component": component}
-            members = ops.matmul(
-                ops.one_hot(component, ops.shape(fused["weight"])[-1],
-                            dtype=dtype),
-                ops.convert_to_tensor(self.fusion.membership, dtype=dtype))
-        else:
-            used = mask
-            if selection is not None:
-                used = self._joint_subset_mask(mask, selection, batch, dtype)
-            fused = self.fusion(mean, log_var, mask=used)
-            z = reparameterize(fused["mean"][:, 0], fused["log_var"][:, 0],
-                               seed=self.seed_generator)
-            kl = kl_to_standard_normal(fused["mean"][:, 0],
-                                       fused["log_var"][:, 0])
-            chosen = {} if used is None else {"subset": used}
-            members = used
-        result = {
-            **chosen,
-            "mean": fused["mean"],
-            "log_var": fused["log_var"],
-            "weight": fused["weight"],
-            "z": z,
-            "kl": kl,
-        }
+        mask = self._mask(inputs, mean.dtype)
+        result = self.fusion.sample(mean, log_var, mask=mask,
+                                    subset_sampling=self.subset_sampling,
+                                    seed=self.seed_generator)
+        members = result.pop("members")
         style_samples = {}
         if styles:
-            own = mask
-            if self.cross_modal_style == "prior" and members is not None:
-                own = members if mask is None else members * mask
-            style_kl = []
-            for i, name in enumerate(self.modality_names):
-                s_mean, s_log_var = styles[name]
-                sample = reparameterize(s_mean, s_log_var,
-                                        seed=self.seed_generator)
-                if own is not None:
-                    prior = keras.random.normal(
-                        ops.shape(s_mean), dtype=dtype, seed=self.seed_generator
-                    )
-                    sample = ops.where(own[:, i:i + 1] > 0, sample, prior)
-                style_samples[name] = sample
-                style_kl.append(kl_to_standard_normal(s_mean, s_log_var))
-            result["style_kl"] = ops.stack(style_kl, axis=1)
-        result["outputs"] = self.decode(z, style_samples, training=training)
+            style_samples, result["style_kl"] = self._sample_styles(
+                styles, mask, members)
+        result["outputs"] = self.decode(result["z"], style_samples,
+                                        training=training)
         if self.unimodal_elbos:
             result.update(self._unimodal_terms(mean, log_var, mask,
                                                style_samples, training))
         return result
+
+    def _sample_styles(self, styles, mask, members):
+        """Style samples per modality and their KLs `(B, M)`.
+
+        Decoder `m` gets its own style posterior sample where `m` is
+        available (and, with `cross_modal_style="prior"`, inside the chosen
+        component or subset `members`), a prior sample elsewhere.
+        """
+        own = mask
+        if self.cross_modal_style == "prior" and members is not None:
+            own = members if mask is None else members * mask
+        samples, kls = {}, []
+        for i, name in enumerate(self.modality_names):
+            s_mean, s_log_var = styles[name]
+            sample = reparameterize(s_mean, s_log_var,
+                                    seed=self.seed_generator)
+            if own is not None:
+                prior = keras.random.normal(
+                    ops.shape(s_mean), dtype=s_mean.dtype,
+                    seed=self.seed_generator
+                )
+                sample = ops.where(own[:, i:i + 1] > 0, sample, prior)
+            samples[name] = sample
+            kls.append(kl_to_standard_normal(s_mean, s_log_var))
+        return samples, ops.stack(kls, axis=1)
 
     def _unimodal_terms(self, mean, log_var, mask, style_samples, training):
         outputs, kls = {}, []
@@ -665,17 +601,8 @@ class MultimodalVAE(keras.Model):
         """
         full = self._complete(inputs, mask)
         mean, log_var, _ = self.encode_experts(full)
-        if self.fusion.mode == "moe":
-            fused = self.fusion(mean, log_var, mask=full[MASK_KEY])
-            component = sample_components(fused["weight"],
-                                          seed=self.seed_generator)
-            z = sample_from_components(fused, component,
-                                       seed=self.seed_generator)
-        else:
-            q_mean, q_log_var = self.fusion.posterior(
-                mean, log_var, mask=full[MASK_KEY]
-            )
-            z = reparameterize(q_mean, q_log_var, seed=self.seed_generator)
+        z, _ = self.fusion.posterior_sample(mean, log_var, mask=full[MASK_KEY],
+                                            seed=self.seed_generator)
         return self._decoded_means(z)
 
     def _decoded_means(self, z):

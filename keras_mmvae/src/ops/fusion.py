@@ -13,6 +13,7 @@ depend on it, and this keeps the gradient into masked experts exactly zero.
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.gaussian import gaussian_log_prob
 
 
 def _tensors(*values):
@@ -143,3 +144,17 @@ def moment_match(mean, log_var, weight):
     spread = ops.square(mean - fused_mean[:, None, :])
     variance = ops.sum(w * (ops.exp(log_var) + spread), axis=1)
     return fused_mean, ops.log(variance)
+
+
+def mixture_log_prob(z, mixture):
+    """`log Σ_s w_s N(z; mean_s, exp(log_var_s))` per row, `(B,)`.
+
+    `z` is `(B, D)`; `mixture` a dict with `"mean"`, `"log_var"`
+    `(B, S, D)` and `"weight"` `(B, S)`. Components of weight 0 contribute
+    nothing.
+    """
+    log_w = ops.where(mixture["weight"] > 0,
+                      ops.log(ops.maximum(mixture["weight"], 1e-30)), -1e30)
+    comp = gaussian_log_prob(z[:, None, :], mixture["mean"],
+                             mixture["log_var"])
+    return ops.logsumexp(log_w + comp, axis=-1)

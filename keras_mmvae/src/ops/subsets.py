@@ -106,3 +106,58 @@ def stratified_selection(weight):
     rank = ops.cumsum(valid, axis=-1) - 1
     chosen = ops.logical_and(valid > 0, ops.equal(rank, index[:, None]))
     return ops.cast(chosen, weight.dtype)
+
+
+def choose_components(weight, selection, seed=None):
+    """Component index per example: `(B,)` int32 from `(B, S)` weights.
+
+    `selection="stratified"` takes `stratified_components` (MoPoE's blocks,
+    no randomness); anything else draws from `weight` with
+    `sample_components`.
+    """
+    if selection == "stratified":
+        return stratified_components(ops.shape(weight)[0],
+                                     ops.shape(weight)[1])
+    return sample_components(weight, seed=seed)
+
+
+def select_components(mixture, component):
+    """Gathers component `component[b]` of each row: `(mean, log_var)`.
+
+    `mixture` is a dict with `"mean"`, `"log_var"` `(B, S, D)` and
+    `"weight"` `(B, S)` (a `BarycenterFusion` output); each result is
+    `(B, D)`.
+    """
+    one_hot = ops.one_hot(component, ops.shape(mixture["weight"])[-1],
+                          dtype=mixture["mean"].dtype)
+    mean = ops.einsum("bs,bsd->bd", one_hot, mixture["mean"])
+    log_var = ops.einsum("bs,bsd->bd", one_hot, mixture["log_var"])
+    return mean, log_var
+
+
+def choose_subsets(available, selection, seed=None):
+    """A non-empty subset of each row's available modalities, `(B, M)` 0/1.
+
+    The candidates are all non-empty subsets of the `M` modalities
+    (`modality_subsets` order) that lie inside the row's availability;
+    one is picked per row with `choose_components(valid, selection)`, so
+    `"random"` is uniform over them. Rows with nothing available get the
+    empty set.
+
+    Args:
+        available: `(B, M)` 0/1 availability (a float tensor).
+        selection: `"stratified"` or `"random"`.
+        seed: A `keras.random.SeedGenerator` for `"random"`.
+    """
+    num = int(available.shape[-1])
+    matrix = ops.convert_to_tensor(
+        subset_matrix(modality_subsets(num), num), dtype=available.dtype
+    )
+    inside = ops.einsum("sm,bm->bs", matrix, available)
+    valid = ops.cast(
+        ops.equal(inside, ops.sum(matrix, axis=-1)[None, :]), available.dtype
+    )
+    component = choose_components(valid, selection, seed=seed)
+    chosen = ops.one_hot(component, ops.shape(matrix)[0],
+                         dtype=available.dtype)
+    return ops.matmul(chosen, matrix) * available
