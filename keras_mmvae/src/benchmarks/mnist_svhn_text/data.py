@@ -12,6 +12,7 @@ from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
 from keras_mmvae.src.datasets import alphabet
+from keras_mmvae.src.datasets import cache
 from keras_mmvae.src.datasets import errors
 from keras_mmvae.src.datasets import mnist as mnist_lib
 from keras_mmvae.src.datasets.formats import mat
@@ -198,9 +199,8 @@ def load_pairs(data_dir, mnist_y, svhn_y, split, dm=20, max_d=10000, seed=0,
         data = _make_pairs(mnist_y, svhn_y, split, dm, max_d, seed)
         if persist:
             try:
-                tmp = f"{path}.tmp{os.getpid()}.npz"
-                np.savez(tmp, **data)
-                os.replace(tmp, path)
+                cache.write_atomically(path,
+                                       lambda tmp: np.savez(tmp, **data))
             except OSError as e:
                 warnings.warn(
                     f"Could not write the pairing file {path!r} ({e}); the "
