@@ -226,3 +226,30 @@ def test_interrupted_cache_write_leaves_no_files(tmp_path, monkeypatch):
         out = cache.cached(lambda: arrays, tmp_path / "c", "key", {"v": 1})
     np.testing.assert_array_equal(out["a"], arrays["a"])
     assert _files(tmp_path) == set()
+
+
+class _Payload:
+    """Pickling this runs `os.system` on load: what a hostile file does."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_mnist_pickle_refuses_anything_but_arrays(tmp_path):
+    import gzip
+    import pickle
+
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(((_Payload(), None),) * 3, f)
+    with pytest.raises(ValueError, match=r"mnist.pkl.gz.*refusing.*system"):
+        mnist.load(path)
+    # A real-format pickle (float32 k/256 values, train + valid + test).
+    (x, y), (xt, yt) = fixtures.mnist_like(12, 0), fixtures.mnist_like(4, 1)
+    with gzip.open(path, "wb") as f:
+        pickle.dump(((x[:8] / 256.0, y[:8]), (x[8:] / 256.0, y[8:]),
+                     (xt / 256.0, yt)), f, protocol=2)
+    (x_train, y_train), (x_test, _) = mnist.load(path)
+    np.testing.assert_array_equal(x_train, x)
+    np.testing.assert_array_equal(y_train, y)
+    np.testing.assert_array_equal(x_test, xt)
