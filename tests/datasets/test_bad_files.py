@@ -22,7 +22,8 @@ SHOW_LAYOUT = "Expected layout"
 
 
 def _truncate(path, keep=0.5):
-    raw = open(path, "rb").read()
+    with open(path, "rb") as f:
+        raw = f.read()
     with open(path, "wb") as f:
         f.write(raw[:int(len(raw) * keep)])
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fast_init import NumpyGlorotUniform
 
-import keras_mmvae.models as models
+from keras_mmvae import models
 from keras_mmvae.src.testing.test_case import to_numpy
 
 INIT = NumpyGlorotUniform()

@@ -7,20 +7,20 @@ import pytest
 from fast_init import NumpyGlorotUniform
 
 import keras_mmvae as mm
-import keras_mmvae.models as models
+from keras_mmvae import models
 from keras_mmvae.src.testing.test_case import to_numpy
 
 INIT = NumpyGlorotUniform()
 
 TINY = {
-    "polymnist": dict(latent_dim=4, num_modalities=2, hidden_dim=8,
-                      encoder_filters=(2, 2, 2), decoder_filters=(2, 2, 2),
-                      style_dim=2),
-    "mnist_svhn_text": dict(latent_dim=4, mnist_hidden_dim=8,
-                            svhn_encoder_filters=(2, 2, 2, 4),
-                            svhn_decoder_filters=(4, 2, 2, 2),
-                            text_filters=4),
-    "celeba": dict(latent_dim=4, style_dim=2, dim=2),
+    "polymnist": {"latent_dim": 4, "num_modalities": 2, "hidden_dim": 8,
+                  "encoder_filters": (2, 2, 2),
+                  "decoder_filters": (2, 2, 2), "style_dim": 2},
+    "mnist_svhn_text": {"latent_dim": 4, "mnist_hidden_dim": 8,
+                        "svhn_encoder_filters": (2, 2, 2, 4),
+                        "svhn_decoder_filters": (4, 2, 2, 2),
+                        "text_filters": 4},
+    "celeba": {"latent_dim": 4, "style_dim": 2, "dim": 2},
 }
 
 

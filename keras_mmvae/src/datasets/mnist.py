@@ -88,13 +88,13 @@ class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles NumPy arrays and Python containers only: a pickle that
     names any other callable is refused instead of run."""
 
-    _ALLOWED = {
+    _ALLOWED = frozenset({
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),  # bytes in protocol-2 pickles from Python 3
-    }
+    })
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:
