@@ -247,10 +247,11 @@ def test_mnist_pickle_refuses_anything_but_arrays(tmp_path):
         mnist.load(path)
     # A real-format pickle (float32 k/256 values, train + valid + test).
     (x, y), (xt, yt) = fixtures.mnist_like(12, 0), fixtures.mnist_like(4, 1)
-    with gzip.open(path, "wb") as f:
-        pickle.dump(((x[:8] / 256.0, y[:8]), (x[8:] / 256.0, y[8:]),
-                     (xt / 256.0, yt)), f, protocol=2)
-    (x_train, y_train), (x_test, _) = mnist.load(path)
-    np.testing.assert_array_equal(x_train, x)
-    np.testing.assert_array_equal(y_train, y)
-    np.testing.assert_array_equal(x_test, xt)
+    for protocol in (2, 4, 5):
+        with gzip.open(path, "wb") as f:
+            pickle.dump(((x[:8] / 256.0, y[:8]), (x[8:] / 256.0, y[8:]),
+                         (xt / 256.0, yt)), f, protocol=protocol)
+        (x_train, y_train), (x_test, _) = mnist.load(path)
+        np.testing.assert_array_equal(x_train, x)
+        np.testing.assert_array_equal(y_train, y)
+        np.testing.assert_array_equal(x_test, xt)
