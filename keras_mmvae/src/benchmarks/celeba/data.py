@@ -205,12 +205,19 @@ def read_split(data_dir, split="train", text_file=None, text_seed=None,
             "attribute_names": np.array(names, dtype="S"),
         }
 
-    arrays = cache_lib.cached(
-        build,
-        os.fspath(cache_dir or os.path.join(root, cache_lib.DEFAULT_DIR_NAME)),
-        cache_lib.entry_key(f"celeba_partition{partition}", root, cache_dir),
-        signature, enabled=cache,
-    )
+    try:
+        arrays = cache_lib.cached(
+            build,
+            os.fspath(cache_dir
+                      or os.path.join(root, cache_lib.DEFAULT_DIR_NAME)),
+            cache_lib.entry_key(f"celeba_partition{partition}", root,
+                                cache_dir),
+            signature, enabled=cache,
+        )
+    except BaseException:
+        if generate:  # a failed load leaves no file behind
+            os.remove(text_path)
+        raise
     names = [n.decode() for n in np.asarray(arrays["attribute_names"])]
     return arrays, names, text_path
 
