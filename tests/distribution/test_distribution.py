@@ -1,0 +1,115 @@
+"""Data-parallel training on the engines Keras has: JAX and TensorFlow.
+
+Each backend's checks run in one subprocess (`worker.py`), because the two
+virtual devices must exist before the backend starts: JAX gets them from
+`XLA_FLAGS=--xla_force_host_platform_device_count=2`, TF from two logical
+CPUs. The JAX run uses `keras.distribution.DataParallel`, the TF run
+`tf.distribute.MirroredStrategy`; the tests below assert on what the
+worker measured. Torch has no Keras distribution engine (one device).
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_mmvae.src.ops.subsets import stratified_components
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPLICAS = 2
+COMPONENTS = 3  # MWB over two modalities: {a}, {b}, {a, b}
+# One data-parallel step against one single-device step: the same float32
+# math summed in another order (the replicas' gradients are all-reduced).
+STEP_RTOL, STEP_ATOL = 1e-5, 1e-6
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() not in ("jax", "tensorflow"),
+    reason="Keras offers data parallelism on JAX (keras.distribution) and "
+           "TensorFlow (tf.distribute) only; torch trains on one device.")
+
+
+def run_worker(scenario, out_dir, timeout=240, env=None):
+    out = pathlib.Path(out_dir) / f"{scenario}.json"
+    root = str(HERE.parents[1])
+    env = dict(os.environ, **(env or {}))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [root] + [p for p in [env.get("PYTHONPATH")] if p])
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "worker.py"), scenario, str(out)],
+        env=env, cwd=root, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return run_worker("single-host", tmp_path_factory.mktemp("dist"))
+
+
+def test_one_data_parallel_step_equals_one_single_device_step(report):
+    # Joint W2 with every mask pattern: no subset draw, noise below float32
+    # resolution, so the step is deterministic. Before the fix, tf.distribute
+    # summed two per-replica means: twice the loss and twice the step.
+    np.testing.assert_allclose(report["distributed_loss"],
+                               report["single_loss"], rtol=STEP_RTOL)
+    assert report["weight_change"] > 1e-3  # the step did move the weights
+    assert report["weight_error"] <= STEP_ATOL + STEP_RTOL * report[
+        "weight_change"]
+
+
+def test_masked_modality_encoder_gets_zero_gradient(report):
+    assert report["masked_encoder_change"] == 0.0
+    assert report["present_encoder_change"] > 1e-3
+
+
+def test_distributed_fit_lowers_the_loss(report):
+    losses = report["losses"]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < 0.9 * losses[0]
+
+
+def test_distributed_model_reloads_outside_the_distribution(report):
+    assert report["reload_error"] == 0.0
+
+
+def test_replicas_draw_different_subsets_and_noise(report):
+    # Both replicas get the same rows: equal draws would mean one seed.
+    first, second = report["random_first_step"]
+    assert first != second
+    assert (np.bincount(first, minlength=COMPONENTS).tolist()
+            != np.bincount(second, minlength=COMPONENTS).tolist())
+    assert report["z_replica_gap"] > 0.1
+
+
+def test_component_frequencies_match_the_mixture_weights(report):
+    # 40 steps x 30 rows per replica: a standard error of 0.014.
+    weight = np.asarray(report["weight"])
+    np.testing.assert_allclose(weight, np.full(COMPONENTS, 1 / COMPONENTS),
+                               rtol=1e-6)
+    for counts in report["random_counts"]:
+        counts = np.asarray(counts)
+        np.testing.assert_allclose(counts / counts.sum(), weight, atol=0.06)
+
+
+def test_stratified_blocks(report):
+    # JAX runs one program over the global batch: blocks over all 60 rows.
+    # tf.distribute runs the step per replica: blocks over its 30 rows.
+    replicas = report["stratified"]
+    local = len(replicas[0])
+    if keras.backend.backend() == "jax":
+        expected = np.asarray(stratified_components(REPLICAS * local,
+                                                    COMPONENTS))
+        np.testing.assert_array_equal(np.concatenate(replicas), expected)
+    else:
+        expected = np.asarray(stratified_components(local, COMPONENTS))
+        for components in replicas:
+            np.testing.assert_array_equal(components, expected)
+    # Either way the global batch uses every component equally often.
+    counts = np.bincount(np.concatenate(replicas), minlength=COMPONENTS)
+    np.testing.assert_array_equal(counts, REPLICAS * local // COMPONENTS)
