@@ -22,10 +22,10 @@ if BACKEND == "jax":
         + f" --xla_force_host_platform_device_count={REPLICAS}")
     os.environ["JAX_PLATFORMS"] = "cpu"
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_mmvae as mm  # noqa: E402
+import keras_mmvae as mm
 
 SHAPES = {"a": (6,), "b": (3,)}
 # Standard deviations of e^-30: the reparameterisation noise is far below
