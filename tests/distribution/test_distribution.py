@@ -113,3 +113,30 @@ def test_stratified_blocks(report):
     # Either way the global batch uses every component equally often.
     counts = np.bincount(np.concatenate(replicas), minlength=COMPONENTS)
     np.testing.assert_array_equal(counts, REPLICAS * local // COMPONENTS)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="end-to-end CLI runs use the tensorflow backend "
+                           "(make demo's); the engine is tested above")
+def test_cli_trains_data_parallel(tmp_path):
+    from keras_mmvae import datasets
+    from keras_mmvae.src.cli.main import main
+
+    rng = np.random.default_rng(0)
+    digits = (rng.random((60, 28, 28)) > 0.7).astype("uint8") * 255
+    labels = np.arange(60) % 10
+    data_dir = tmp_path / "polymnist"
+    datasets.polymnist.make(((digits[:40], labels[:40]),
+                             (digits[40:], labels[40:])),
+                            data_dir, seed=0, progress=False)
+    small = {"latent_dim": 8, "hidden_dim": 32,
+             "encoder_filters": [4, 8, 8], "decoder_filters": [8, 8, 4]}
+    out = tmp_path / "run"
+    assert main(["train", "--benchmark", "polymnist", "--data-dir",
+                 str(data_dir), "--out", str(out), "--batch-size", "20",
+                 "--epochs", "1", "--eval-every", "0",
+                 "--model-kwargs", json.dumps(small),
+                 "--distribute", "data-parallel"]) == 0
+    state = json.loads((out / "train_state.json").read_text())
+    assert state["epochs_completed"] == 1
+    assert np.isfinite(state["history"]["loss"]).all()
