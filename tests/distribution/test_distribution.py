@@ -11,6 +11,7 @@ worker measured. Torch has no Keras distribution engine (one device).
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 
@@ -140,3 +141,40 @@ def test_cli_trains_data_parallel(tmp_path):
     state = json.loads((out / "train_state.json").read_text())
     assert state["epochs_completed"] == 1
     assert np.isfinite(state["history"]["loss"]).all()
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="two-process training is tested on JAX "
+                           "(keras.distribution.initialize)")
+def test_two_processes_on_loopback_end_with_identical_weights(tmp_path):
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = str(HERE.parents[1])
+    procs = []
+    for index in range(2):
+        env = dict(os.environ, WORKER_INDEX=str(index),
+                   COORDINATOR_PORT=str(port), TF_CPP_MIN_LOG_LEVEL="2")
+        env["PYTHONPATH"] = os.pathsep.join(
+            [root] + [p for p in [env.get("PYTHONPATH")] if p])
+        procs.append(subprocess.Popen(
+            [sys.executable, str(HERE / "worker.py"), "multi-process",
+             str(tmp_path / f"worker{index}.json")],
+            env=env, cwd=root, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True))
+    try:
+        errors = [proc.communicate(timeout=180)[1] for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for proc, err in zip(procs, errors):
+        assert proc.returncode == 0, err[-4000:]
+    reports = [json.loads((tmp_path / f"worker{i}.json").read_text())
+               for i in range(2)]
+    assert all(r["processes"] == 2 for r in reports)
+    assert reports[0]["losses"] == reports[1]["losses"]
+    assert np.isfinite(reports[0]["losses"]).all()
+    for a, b in zip(reports[0]["weights"], reports[1]["weights"]):
+        np.testing.assert_array_equal(a, b)

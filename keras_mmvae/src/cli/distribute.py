@@ -70,7 +70,9 @@ def engine(args):
         if batch_size is not None:
             extra["batch_size"] = batch_size // processes
     previous = keras.distribution.distribution()
-    keras.distribution.set_distribution(keras.distribution.DataParallel())
+    # Across processes every loader already reads its own shard.
+    keras.distribution.set_distribution(keras.distribution.DataParallel(
+        auto_shard_dataset=mode != "multi-worker"))
     try:
         yield extra
     finally:
