@@ -10,6 +10,8 @@ from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
 from keras_mmvae.src.models import validation
+from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
+from keras_mmvae.src.models.replicas import share_of_global_mean
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
 
@@ -239,7 +241,7 @@ class MultimodalVAE(keras.Model):
         self.beta_style = float(beta_style)
         self.subset_sampling = subset_sampling
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
         self.style_dims = None
         self.input_shapes = None
         self.reconstruction_tracker = keras.metrics.Mean(
@@ -480,7 +482,8 @@ class MultimodalVAE(keras.Model):
             )
         self.reconstruction_tracker.update_state(rec_total)
         self.kl_tracker.update_state(kl)
-        return rec_total + self.current_beta(dtype) * kl + unimodal
+        return share_of_global_mean(
+            rec_total + self.current_beta(dtype) * kl + unimodal)
 
     def current_beta(self, dtype="float32"):
         """The KL weight of this step: `beta`, ramped during warm-up."""

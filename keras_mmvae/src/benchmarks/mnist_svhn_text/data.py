@@ -353,6 +353,8 @@ def load(
     workers: int = 1,
     use_multiprocessing: bool = False,
     max_queue_size: int = 10,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> MNISTSVHNTextDataset:
     """Loads MNIST-SVHN-Text triples as batches for `model.fit`.
 
@@ -402,6 +404,9 @@ def load(
         workers: `keras.utils.PyDataset` workers.
         use_multiprocessing: See `keras.utils.PyDataset`.
         max_queue_size: See `keras.utils.PyDataset`.
+        num_shards: Data-parallel workers sharing every epoch (see
+            `MultimodalDataset`).
+        shard_index: This worker's shard, `0 <= shard_index < num_shards`.
 
     Returns:
         A `MNISTSVHNTextDataset` yielding `({"mnist", "svhn", "text"[,
@@ -436,6 +441,8 @@ def load(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        num_shards=num_shards,
+        shard_index=shard_index,
     )
 
 
