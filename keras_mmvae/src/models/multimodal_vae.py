@@ -9,6 +9,7 @@ from keras_mmvae.src.layers.barycenter_fusion import PRESETS
 from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
+from keras_mmvae.src.models import serving
 from keras_mmvae.src.models import validation
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
@@ -604,6 +605,22 @@ class MultimodalVAE(keras.Model):
         z, _ = self.fusion.posterior_sample(mean, log_var, mask=full[MASK_KEY],
                                             seed=self.seed_generator)
         return self._decoded_means(z)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None,
+               **kwargs):
+        """Writes a SavedModel with the `encode`, `decode` and
+        `conditional_generate` endpoints (`mm.models.export_for_serving`).
+
+        `call` returns nested training quantities, so Keras's generic
+        export of `call` does not apply; other formats are not supported.
+        """
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"Only format='tf_saved_model' is supported; got {format!r}. "
+                "See `mm.models.export_for_serving`."
+            )
+        return serving.export_for_serving(self, filepath,
+                                          verbose=bool(verbose), **kwargs)
 
     def _decoded_means(self, z):
         outputs = self.decode(z, styles=None)
