@@ -18,6 +18,12 @@ CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
 
 
+def _prepended(first, iterator):
+    """A generator (which `fit` accepts) of `first`, then `iterator`."""
+    yield first
+    yield from iterator
+
+
 @keras_mmvae_export("keras_mmvae.MultimodalVAE")
 class MultimodalVAE(keras.Model):
     """A multimodal VAE with barycentric fusion, trained with `fit`.
@@ -494,11 +500,41 @@ class MultimodalVAE(keras.Model):
     # ------------------------------------------------------------ fit & co.
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
+        if not self.built:
+            x = self._build_from_data(x)
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = self._checked_validation(
                 kwargs["validation_data"]
             )
         return super().fit(x, y, *args, **kwargs)
+
+    def _build_from_data(self, x):
+        """Builds from the shapes of the first batch of `x`.
+
+        So that callbacks that need the variables before the first step
+        (`BackupAndRestore` restoring a backup, on every backend) work from
+        an unbuilt model. Returns `x`, re-chained if a batch was taken from
+        an iterator. Unknown data types are left to the first step.
+        """
+        first, rest = None, x
+        if isinstance(x, dict):
+            first = x
+        elif isinstance(x, keras.utils.PyDataset) and len(x):
+            first = x[0]
+        elif hasattr(x, "element_spec"):  # tf.data.Dataset
+            first = x.element_spec
+        elif hasattr(x, "__next__"):
+            try:
+                first = next(x)
+            except StopIteration:
+                return x
+            rest = _prepended(first, x)
+        inputs = first[0] if isinstance(first, (tuple, list)) else first
+        if isinstance(inputs, dict) and all(
+                n in inputs for n in self.modality_names):
+            self.build({n: tuple(inputs[n].shape)
+                        for n in self.modality_names})
+        return rest
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)

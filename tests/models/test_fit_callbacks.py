@@ -1,0 +1,78 @@
+"""Keras's state callbacks work from an unbuilt `MultimodalVAE`: `fit`
+builds it from the first batch's shapes before any callback runs."""
+
+import keras
+import numpy as np
+
+import keras_mmvae as mm
+
+
+def _model():
+    vae = mm.MultimodalVAE(
+        encoders={"a": mm.layers.MLPEncoder(3, hidden_dims=(8,)),
+                  "b": mm.layers.MLPEncoder(3, hidden_dims=(8,))},
+        decoders={"a": mm.layers.MLPDecoder((5,), hidden_dims=(8,)),
+                  "b": mm.layers.MLPDecoder((2,), hidden_dims=(8,))},
+        likelihoods={"a": "gaussian", "b": "bernoulli"}, seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return vae
+
+
+def _data(n=16):
+    rng = np.random.default_rng(0)
+    return {"a": rng.normal(size=(n, 5)).astype("float32"),
+            "b": rng.integers(0, 2, size=(n, 2)).astype("float32")}
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+class _WeightsAtStart(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+        if not hasattr(self, "weights"):
+            self.weights = [keras.ops.convert_to_numpy(v)
+                            for v in self.model.weights]
+
+
+def test_backup_and_restore_resumes_an_unbuilt_model(tmp_path):
+    x = _data()
+    first = _model()
+    try:
+        first.fit(x, batch_size=8, epochs=4, verbose=0, callbacks=[
+            keras.callbacks.BackupAndRestore(str(tmp_path)), _Interrupt()])
+    except RuntimeError:
+        pass
+    saved = [keras.ops.convert_to_numpy(v) for v in first.weights]
+
+    resumed = _model()
+    start = _WeightsAtStart()
+    history = resumed.fit(x, batch_size=8, epochs=4, verbose=0, callbacks=[
+        keras.callbacks.BackupAndRestore(str(tmp_path)), start])
+    assert history.epoch == [2, 3]
+    for restored, expected in zip(start.weights, saved):
+        np.testing.assert_array_equal(restored, expected)
+
+
+def test_fit_builds_from_a_generator_without_losing_its_first_batch(
+        tmp_path):
+    x = _data()
+    batches = (({n: v[i:i + 8] for n, v in x.items()},) for i in (0, 8))
+    vae = _model()
+    path = str(tmp_path / "vae.keras")
+    steps = []
+    counter = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: steps.append(batch))
+    history = vae.fit(batches, epochs=1, verbose=0, callbacks=[
+        keras.callbacks.ModelCheckpoint(path), counter])
+    assert vae.built and vae.input_shapes == {"a": [None, 5], "b": [None, 2]}
+    assert steps == [0, 1]
+    assert len(history.history["loss"]) == 1
+    restored = keras.saving.load_model(path)
+    mean, _ = restored.encode({"a": x["a"][:2]})
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(mean),
+        keras.ops.convert_to_numpy(vae.encode({"a": x["a"][:2]})[0]),
+        atol=1e-6)
