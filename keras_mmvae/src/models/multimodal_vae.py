@@ -99,7 +99,10 @@ class MultimodalVAE(keras.Model):
         beta_content: Weight of the shared KL when style latents are used.
         beta_style: Weight of the style KLs.
         style_betas: Dict name → per-modality style KL weight (default 1).
-        seed: Seed of the model's `SeedGenerator`.
+        seed: Seed of the model's `SeedGenerator` (its sampling). Initial
+            weights use Keras's global seed: call
+            `keras.utils.set_random_seed(seed)` before building the layers
+            to reproduce a whole run.
         kl_warmup_steps: KL warm-up (β annealing, as MultiVae offers): the
             KL weight grows linearly from 0 to `beta` over this many
             training steps (counted by the model variable
