@@ -91,7 +91,11 @@ class MultimodalVAE(keras.Model):
             `"mwb"`) or a `BarycenterFusion` layer.
         latent_dim: Shared latent size; inferred from the encoders if `None`.
         beta: KL weight `β ≥ 0`.
-        reconstruction_weights: Dict name → `w_m` (default 1 each).
+        reconstruction_weights: Dict name → `w_m` (default 1 each), or
+            `"balanced"`: MoPoE's rule `w_m = max_k n_k / n_m`, `n_m` the
+            number of elements modality `m`'s likelihood scores per example
+            (pixels; characters for a categorical, not characters ×
+            alphabet), resolved when the model is built.
         subset_sampling: `"auto"`, `"stratified"`, `"random"` or `None`
             (table above).
         unimodal_elbos: Add one ELBO per modality (MVAE). `None`: on for the
@@ -197,9 +201,11 @@ class MultimodalVAE(keras.Model):
         self.likelihoods = {
             n: likelihoods_lib.get(likelihoods[n]) for n in names
         }
-        self.reconstruction_weights = self._per_modality(
-            reconstruction_weights, "reconstruction_weights"
-        )
+        # "balanced" is resolved in `build`, from the input shapes.
+        self.balanced_reconstruction = reconstruction_weights == "balanced"
+        self.reconstruction_weights = None if \
+            self.balanced_reconstruction else self._per_modality(
+                reconstruction_weights, "reconstruction_weights")
         self.style_betas = self._per_modality(style_betas, "style_betas")
         self.fusion_spec = fusion
         if isinstance(fusion, str):
@@ -320,12 +326,24 @@ class MultimodalVAE(keras.Model):
                 f"{dim}-dimensional means."
             )
         self.latent_dim = int(dim)
+        scored = {}
         for name in self.modality_names:
             width = self.style_dims[name] + self.latent_dim
-            self.decoders[name](keras.KerasTensor((None, width)))
+            params = self.decoders[name](keras.KerasTensor((None, width)))
+            scored[name] = self._scored_size(name, params)
+        if self.balanced_reconstruction:
+            largest = max(scored.values())
+            self.reconstruction_weights = {
+                n: largest / scored[n] for n in self.modality_names}
         if not self.fusion.built:
             self.fusion.build((None, self.num_modalities, self.latent_dim))
         self.built = True
+
+    def _scored_size(self, name, params):
+        """Elements of one example that modality `name`'s likelihood scores."""
+        if isinstance(self.likelihoods[name], likelihoods_lib.Categorical):
+            return int(np.prod(params.shape[1:-1]))  # one per position
+        return int(np.prod(self.input_shapes[name][1:]))
 
     def get_build_config(self):
         return {"input_shape": self.input_shapes}
@@ -687,7 +705,9 @@ class MultimodalVAE(keras.Model):
             "fusion": fusion,
             "latent_dim": self.latent_dim,
             "beta": self.beta,
-            "reconstruction_weights": dict(self.reconstruction_weights),
+            "reconstruction_weights": "balanced"
+            if self.balanced_reconstruction
+            else dict(self.reconstruction_weights),
             "subset_sampling": self.subset_sampling,
             "unimodal_elbos": self.unimodal_elbos,
             "beta_content": self.beta_content,
