@@ -49,3 +49,15 @@ def test_a_subclass_without_fetch_says_what_to_implement():
     data = Empty(["x"], num_examples=2, labels=np.zeros(2))
     with pytest.raises(NotImplementedError, match="fetch"):
         data[0]
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    from keras_mmvae.src.datasets import parallel
+
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    assert isinstance(parallel.progress_bar(3, "x", enabled=True),
+                      parallel._NoBar)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    bar = parallel.progress_bar(3, "x", enabled=True)
+    assert not isinstance(bar, parallel._NoBar)
+    bar.close()
