@@ -4,25 +4,14 @@ callback runs), and the documented seeding reproduces a run."""
 
 import keras
 import numpy as np
-
-import keras_mmvae as mm
+from toy_vae import toy_data
+from toy_vae import toy_vae
 
 
 def _model():
-    vae = mm.MultimodalVAE(
-        encoders={"a": mm.layers.MLPEncoder(3, hidden_dims=(8,)),
-                  "b": mm.layers.MLPEncoder(3, hidden_dims=(8,))},
-        decoders={"a": mm.layers.MLPDecoder((5,), hidden_dims=(8,)),
-                  "b": mm.layers.MLPDecoder((2,), hidden_dims=(8,))},
-        likelihoods={"a": "gaussian", "b": "bernoulli"}, seed=0)
+    vae = toy_vae()
     vae.compile(optimizer=keras.optimizers.Adam(1e-2))
     return vae
-
-
-def _data(n=16):
-    rng = np.random.default_rng(0)
-    return {"a": rng.normal(size=(n, 5)).astype("float32"),
-            "b": rng.integers(0, 2, size=(n, 2)).astype("float32")}
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -39,7 +28,7 @@ class _WeightsAtStart(keras.callbacks.Callback):
 
 
 def test_backup_and_restore_resumes_an_unbuilt_model(tmp_path):
-    x = _data()
+    x = toy_data()
     first = _model()
     try:
         first.fit(x, batch_size=8, epochs=4, verbose=0, callbacks=[
@@ -59,7 +48,7 @@ def test_backup_and_restore_resumes_an_unbuilt_model(tmp_path):
 
 def test_fit_builds_from_a_generator_without_losing_its_first_batch(
         tmp_path):
-    x = _data()
+    x = toy_data()
     batches = (({n: v[i:i + 8] for n, v in x.items()},) for i in (0, 8))
     vae = _model()
     path = str(tmp_path / "vae.keras")
@@ -84,7 +73,7 @@ def test_global_seed_and_model_seed_reproduce_a_run():
     def run():
         keras.utils.set_random_seed(0)
         vae = _model()  # seed=0
-        history = vae.fit(_data(32), batch_size=8, epochs=2, verbose=0)
+        history = vae.fit(toy_data(32), batch_size=8, epochs=2, verbose=0)
         return history.history["loss"], [
             keras.ops.convert_to_numpy(v) for v in vae.weights]
 

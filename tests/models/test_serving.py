@@ -9,6 +9,8 @@ import sys
 import keras
 import numpy as np
 import pytest
+from toy_vae import toy_data
+from toy_vae import toy_vae
 
 import keras_mmvae as mm
 
@@ -39,17 +41,7 @@ np.savez(out_file,
 
 
 def _model():
-    vae = mm.MultimodalVAE(
-        encoders={"a": mm.layers.MLPEncoder(3, hidden_dims=(8,)),
-                  "b": mm.layers.MLPEncoder(3, hidden_dims=(8,))},
-        decoders={"a": mm.layers.MLPDecoder((5,), hidden_dims=(8,)),
-                  "b": mm.layers.MLPDecoder((2,), hidden_dims=(8,))},
-        likelihoods={"a": "gaussian", "b": "bernoulli"},
-        fusion="mopoe", seed=0,
-    )
-    rng = np.random.default_rng(0)
-    batch = {"a": rng.normal(size=(4, 5)).astype("float32"),
-             "b": rng.integers(0, 2, size=(4, 2)).astype("float32")}
+    vae, batch = toy_vae("mopoe"), toy_data(4)
     vae(batch)
     return vae, batch
 

@@ -50,15 +50,10 @@ def export_for_serving(model, filepath, input_dtypes=None,
     import numpy as np
     import keras_mmvae as mm
 
-    vae = mm.MultimodalVAE(
-        encoders={"a": mm.layers.MLPEncoder(4), "b": mm.layers.MLPEncoder(4)},
-        decoders={"a": mm.layers.MLPDecoder((6,)),
-                  "b": mm.layers.MLPDecoder((3,))},
-        likelihoods={"a": "gaussian", "b": "bernoulli"},
-        seed=0,
-    )
-    batch = {"a": np.zeros((2, 6), "float32"), "b": np.zeros((2, 3), "float32")}
-    vae(batch)  # builds the model
+    vae = mm.MultimodalVAE(encoders={"x": mm.layers.MLPEncoder(2)},
+                           decoders={"x": mm.layers.MLPDecoder((3,))},
+                           likelihoods={"x": "gaussian"})
+    vae({"x": np.zeros((1, 3), "float32")})  # builds the model
     if keras.backend.backend() == "tensorflow":
         mm.models.export_for_serving(vae, tempfile.mkdtemp())
     ```
