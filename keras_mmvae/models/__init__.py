@@ -9,6 +9,8 @@
 * Evaluation classifiers as plain functional Keras models, with
   `train_classifier(s)`, `evaluate_classifier` and `load_classifiers`.
 * `HYPERPARAMETERS`: the reference training settings per benchmark.
+* `export_for_serving`: a TensorFlow SavedModel with the inference
+  endpoints of any `MultimodalVAE`.
 """
 
 from keras_mmvae.src.benchmarks.celeba.classifier import celeba_image_classifier
@@ -44,6 +46,7 @@ from keras_mmvae.src.evaluation.classifiers import evaluate_classifier
 from keras_mmvae.src.evaluation.classifiers import load_classifiers
 from keras_mmvae.src.evaluation.classifiers import train_classifier
 from keras_mmvae.src.evaluation.classifiers import train_classifiers
+from keras_mmvae.src.models.serving import export_for_serving
 
 __all__ = [
     "HYPERPARAMETERS",
@@ -65,6 +68,7 @@ __all__ = [
     "celeba_text_classifier",
     "digit_text_classifier",
     "evaluate_classifier",
+    "export_for_serving",
     "load_classifiers",
     "mnist_classifier",
     "mnist_svhn_text",

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_mmvae as mm
 from keras_mmvae import datasets
 from keras_mmvae import models
 from keras_mmvae.src.cli import training
@@ -127,6 +128,15 @@ def test_train_curves_and_evaluate_write_json(data_dir, tmp_path):
     assert len(results["coherence"]) == 30 * 5
     assert set(results["coherence_by_size"]) == {"1", "2", "3", "4"}
     assert 0.0 <= results["unconditional_coherence"] <= 1.0
+    run = results["run"]
+    assert run["backend"] == "tensorflow" and run["fusion"] == "mwb"
+    assert run["precision_policy"] == keras.config.dtype_policy().name
+    assert run["package_version"] == mm.__version__
+    assert run["training"]["batch_size"] == 20
+    assert run["training"]["learning_rate"] > 0
+    assert set(run["classifier_accuracy"]) == {f"m{i}" for i in range(5)}
+    state = json.loads((out / "train_state.json").read_text())
+    assert state["run"]["epochs"] == 2 and state["run"]["seed"] == 0
 
 
 def test_missing_data_dir_names_the_layout(tmp_path, capsys):
@@ -201,6 +211,10 @@ def test_demo_writes_its_outputs(tmp_path):
     report = json.loads((out / "metrics.json").read_text())
     assert report["data"]["modalities"] == ["m0", "m1", "m2", "text"]
     assert report["settings"]["subset_sampling"] == "auto"
+    assert report["backend"] == "tensorflow"
+    assert report["package_version"] == mm.__version__
+    assert report["precision_policy"] == "float32"
+    assert report["models"]["mwb"]["model"]["fusion"] == "mwb"
     row = report["models"]["mwb"]
     assert row["epochs"] == 1 and len(row["linear_probe"]) == 15
     assert set(row["coherence_by_size"]) == {"1", "2", "3"}

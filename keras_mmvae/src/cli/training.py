@@ -15,6 +15,26 @@ CHECKPOINT = "checkpoint.keras"
 STATE = "train_state.json"
 
 
+def environment():
+    """What decides the numbers besides the run's own settings."""
+    from keras_mmvae.version import __version__
+
+    return {"package_version": __version__,
+            "keras_version": keras.__version__,
+            "backend": keras.config.backend(),
+            "precision_policy": keras.config.dtype_policy().name}
+
+
+def model_record(model):
+    """The model settings that decide a run's numbers."""
+    fusion = model.fusion_spec
+    return {"fusion": fusion if isinstance(fusion, str) else
+            model.fusion.mode,
+            "seed": model.seed, "subset_sampling": model.subset_sampling,
+            "beta": model.beta, "latent_dim": model.latent_dim,
+            "reconstruction_weights": model.reconstruction_weights}
+
+
 def _write_json(path, data):
     tmp = pathlib.Path(str(path) + ".tmp")
     tmp.write_text(json.dumps(data, indent=2))
@@ -187,5 +207,7 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
     state = read_state(out_dir) or {"epochs_completed": done}
     state["train_seconds"] = state.get("train_seconds", 0.0) + (
         time.monotonic() - start)
+    state["run"] = {**environment(), **model_record(model),
+                    "epochs": epochs}
     _write_json(out_dir / STATE, state)
     return model, state

@@ -2,12 +2,16 @@
 
 import collections
 import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 
 def progress_bar(total, desc, enabled):
-    """A tqdm bar (or a no-op stand-in when tqdm is missing or disabled)."""
-    if enabled:
+    """A tqdm bar (or a no-op stand-in when tqdm is missing or disabled).
+
+    Only on a terminal: redirected output (logs, CI) gets no bar.
+    """
+    if enabled and sys.stderr.isatty():
         try:
             from tqdm.auto import tqdm
 

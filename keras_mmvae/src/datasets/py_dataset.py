@@ -1,6 +1,7 @@
 """`MultimodalDataset`: the `keras.utils.PyDataset` every loader returns."""
 
 import math
+import warnings
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -81,7 +82,10 @@ class MultimodalDataset(keras.utils.PyDataset):
     protocol; the last `N mod batch_size` examples of each epoch's order are
     skipped), `False` yields a final partial batch.
 
-    Subclasses implement `_fetch(indices) -> {name: float32 array}`.
+    Subclasses implement `fetch(indices) -> {name: float32 array}` (the
+    rows of those example indices, in that order); the base class adds
+    order, batching, the mask and the labels. (`_fetch`, the former name of
+    the hook, still works for one release, with a `DeprecationWarning`.)
 
     Args:
         modality_names: Modality names, in the model's order.
@@ -243,8 +247,23 @@ class MultimodalDataset(keras.utils.PyDataset):
     def __getitem__(self, index):
         return self.get(self.batch_indices(int(index)))
 
+    def fetch(self, indices: np.ndarray) -> dict:
+        """The rows `indices` of every modality: `{name: float32 array}`.
+
+        Implement this in a subclass (no mask: `get` applies it).
+        """
+        if type(self)._fetch is not MultimodalDataset._fetch:
+            warnings.warn(
+                f"{type(self).__name__}._fetch is deprecated; rename it to "
+                "`fetch` (the public hook).", DeprecationWarning,
+                stacklevel=2)
+            return self._fetch(indices)
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `fetch(indices)`.")
+
     def _fetch(self, indices):
-        raise NotImplementedError
+        """Deprecated alias of `fetch`."""
+        return self.fetch(indices)
 
     def get(self, indices: np.ndarray) -> tuple[dict, np.ndarray]:
         """Returns `(inputs, labels)` for arbitrary example indices.
@@ -263,7 +282,7 @@ class MultimodalDataset(keras.utils.PyDataset):
                 f"Example indices must lie in [0, {self.num_examples}); got "
                 f"[{indices.min()}, {indices.max()}]."
             )
-        inputs = self._fetch(indices)
+        inputs = self.fetch(indices)
         if self.mask is not None:
             mask = self.mask[indices]
             for i, name in enumerate(self.modality_names):

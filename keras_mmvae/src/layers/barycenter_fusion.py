@@ -598,6 +598,12 @@ class BarycenterFusion(keras.layers.Layer):
             "weight": keras.KerasTensor((batch, num), dtype=mean.dtype),
         }
 
+    def compute_output_shape(self, mean_shape, log_var_shape=None,
+                             mask_shape=None):
+        """Shapes of `call`'s dict (`model.summary()` shows them)."""
+        spec = self.compute_output_spec(keras.KerasTensor(mean_shape), None)
+        return {key: tensor.shape for key, tensor in spec.items()}
+
     def get_config(self):
         config = super().get_config()
         subsets = self.subsets

@@ -9,6 +9,7 @@ from keras_mmvae.src.layers.barycenter_fusion import PRESETS
 from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
+from keras_mmvae.src.models import serving
 from keras_mmvae.src.models import validation
 from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
 from keras_mmvae.src.models.replicas import share_of_global_mean
@@ -17,6 +18,12 @@ from keras_mmvae.src.ops.gaussian import reparameterize
 
 CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
+
+
+def _prepended(first, iterator):
+    """A generator (which `fit` accepts) of `first`, then `iterator`."""
+    yield first
+    yield from iterator
 
 
 @keras_mmvae_export("keras_mmvae.MultimodalVAE")
@@ -86,7 +93,11 @@ class MultimodalVAE(keras.Model):
             `"mwb"`) or a `BarycenterFusion` layer.
         latent_dim: Shared latent size; inferred from the encoders if `None`.
         beta: KL weight `β ≥ 0`.
-        reconstruction_weights: Dict name → `w_m` (default 1 each).
+        reconstruction_weights: Dict name → `w_m` (default 1 each), or
+            `"balanced"`: MoPoE's rule `w_m = max_k n_k / n_m`, `n_m` the
+            number of elements modality `m`'s likelihood scores per example
+            (pixels; characters for a categorical, not characters ×
+            alphabet), resolved when the model is built.
         subset_sampling: `"auto"`, `"stratified"`, `"random"` or `None`
             (table above).
         unimodal_elbos: Add one ELBO per modality (MVAE). `None`: on for the
@@ -94,7 +105,10 @@ class MultimodalVAE(keras.Model):
         beta_content: Weight of the shared KL when style latents are used.
         beta_style: Weight of the style KLs.
         style_betas: Dict name → per-modality style KL weight (default 1).
-        seed: Seed of the model's `SeedGenerator`.
+        seed: Seed of the model's `SeedGenerator` (its sampling). Initial
+            weights use Keras's global seed: call
+            `keras.utils.set_random_seed(seed)` before building the layers
+            to reproduce a whole run.
         kl_warmup_steps: KL warm-up (β annealing, as MultiVae offers): the
             KL weight grows linearly from 0 to `beta` over this many
             training steps (counted by the model variable
@@ -189,9 +203,11 @@ class MultimodalVAE(keras.Model):
         self.likelihoods = {
             n: likelihoods_lib.get(likelihoods[n]) for n in names
         }
-        self.reconstruction_weights = self._per_modality(
-            reconstruction_weights, "reconstruction_weights"
-        )
+        # "balanced" is resolved in `build`, from the input shapes.
+        self.balanced_reconstruction = reconstruction_weights == "balanced"
+        self.reconstruction_weights = None if \
+            self.balanced_reconstruction else self._per_modality(
+                reconstruction_weights, "reconstruction_weights")
         self.style_betas = self._per_modality(style_betas, "style_betas")
         self.fusion_spec = fusion
         if isinstance(fusion, str):
@@ -312,12 +328,24 @@ class MultimodalVAE(keras.Model):
                 f"{dim}-dimensional means."
             )
         self.latent_dim = int(dim)
+        scored = {}
         for name in self.modality_names:
             width = self.style_dims[name] + self.latent_dim
-            self.decoders[name](keras.KerasTensor((None, width)))
+            params = self.decoders[name](keras.KerasTensor((None, width)))
+            scored[name] = self._scored_size(name, params)
+        if self.balanced_reconstruction:
+            largest = max(scored.values())
+            self.reconstruction_weights = {
+                n: largest / scored[n] for n in self.modality_names}
         if not self.fusion.built:
             self.fusion.build((None, self.num_modalities, self.latent_dim))
         self.built = True
+
+    def _scored_size(self, name, params):
+        """Elements of one example that modality `name`'s likelihood scores."""
+        if isinstance(self.likelihoods[name], likelihoods_lib.Categorical):
+            return int(np.prod(params.shape[1:-1]))  # one per position
+        return int(np.prod(self.input_shapes[name][1:]))
 
     def get_build_config(self):
         return {"input_shape": self.input_shapes}
@@ -496,11 +524,41 @@ class MultimodalVAE(keras.Model):
     # ------------------------------------------------------------ fit & co.
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
+        if not self.built:
+            x = self._build_from_data(x)
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = self._checked_validation(
                 kwargs["validation_data"]
             )
         return super().fit(x, y, *args, **kwargs)
+
+    def _build_from_data(self, x):
+        """Builds from the shapes of the first batch of `x`.
+
+        So that callbacks that need the variables before the first step
+        (`BackupAndRestore` restoring a backup, on every backend) work from
+        an unbuilt model. Returns `x`, re-chained if a batch was taken from
+        an iterator. Unknown data types are left to the first step.
+        """
+        first, rest = None, x
+        if isinstance(x, dict):
+            first = x
+        elif isinstance(x, keras.utils.PyDataset) and len(x):
+            first = x[0]
+        elif hasattr(x, "element_spec"):  # tf.data.Dataset
+            first = x.element_spec
+        elif hasattr(x, "__next__"):
+            try:
+                first = next(x)
+            except StopIteration:
+                return x
+            rest = _prepended(first, x)
+        inputs = first[0] if isinstance(first, (tuple, list)) else first
+        if isinstance(inputs, dict) and all(
+                n in inputs for n in self.modality_names):
+            self.build({n: tuple(inputs[n].shape)
+                        for n in self.modality_names})
+        return rest
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
@@ -608,6 +666,22 @@ class MultimodalVAE(keras.Model):
                                             seed=self.seed_generator)
         return self._decoded_means(z)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None,
+               **kwargs):
+        """Writes a SavedModel with the `encode`, `decode` and
+        `conditional_generate` endpoints (`mm.models.export_for_serving`).
+
+        `call` returns nested training quantities, so Keras's generic
+        export of `call` does not apply; other formats are not supported.
+        """
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"Only format='tf_saved_model' is supported; got {format!r}. "
+                "See `mm.models.export_for_serving`."
+            )
+        return serving.export_for_serving(self, filepath,
+                                          verbose=bool(verbose), **kwargs)
+
     def _decoded_means(self, z):
         outputs = self.decode(z, styles=None)
         return {
@@ -634,7 +708,9 @@ class MultimodalVAE(keras.Model):
             "fusion": fusion,
             "latent_dim": self.latent_dim,
             "beta": self.beta,
-            "reconstruction_weights": dict(self.reconstruction_weights),
+            "reconstruction_weights": "balanced"
+            if self.balanced_reconstruction
+            else dict(self.reconstruction_weights),
             "subset_sampling": self.subset_sampling,
             "unimodal_elbos": self.unimodal_elbos,
             "beta_content": self.beta_content,

@@ -290,7 +290,7 @@ class CelebADataset(MultimodalDataset):
         self.attribute_names = list(attribute_names)
         self.text_file = text_file
 
-    def _fetch(self, indices):
+    def fetch(self, indices):
         return {
             "image": to_float(self.images[indices]),
             "text": alphabet.indices_to_one_hot(self.text_indices[indices]),

@@ -318,7 +318,7 @@ class MNISTSVHNTextDataset(MultimodalDataset):
         self._offset_cache = (epoch, offsets)
         return offsets
 
-    def _fetch(self, indices):
+    def fetch(self, indices):
         labels = self.labels[indices]
         return {
             "mnist": to_float(

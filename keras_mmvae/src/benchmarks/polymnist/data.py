@@ -35,7 +35,7 @@ class PolyMNISTDataset(MultimodalDataset):
         self.images = images
         self.source = source
 
-    def _fetch(self, indices):
+    def fetch(self, indices):
         return {m: to_float(self.images[m][indices])
                 for m in self.modality_names}
 
