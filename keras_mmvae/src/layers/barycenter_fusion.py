@@ -5,6 +5,8 @@ import numpy as np
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.dtypes import at_least_float32
+from keras_mmvae.src.ops.dtypes import availability
 from keras_mmvae.src.ops.fusion import mixture_log_prob
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
@@ -328,15 +330,14 @@ class BarycenterFusion(keras.layers.Layer):
         )
 
     def _prepare(self, mean, log_var, mask):
-        mean = ops.convert_to_tensor(mean)
-        log_var = ops.clip(
-            ops.convert_to_tensor(log_var, dtype=mean.dtype),
-            *self.log_var_clip,
-        )
+        # The fusion runs in float32 (or float64) even under a mixed
+        # precision policy: see `keras_mmvae.src.ops.dtypes`.
+        mean = at_least_float32(mean)
+        log_var = ops.clip(ops.cast(log_var, mean.dtype), *self.log_var_clip)
         if mask is None:
             mask = ops.ones(ops.shape(mean)[:2], dtype=mean.dtype)
         else:
-            mask = ops.cast(ops.convert_to_tensor(mask) > 0, mean.dtype)
+            mask = availability(mask, mean.dtype)
         return mean, log_var, mask
 
     def _fuse(self, mean, log_var, mask, membership, any_member):
