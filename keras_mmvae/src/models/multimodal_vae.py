@@ -552,7 +552,7 @@ class MultimodalVAE(keras.Model):
     # ------------------------------------------------------------ fit & co.
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
-        validation.check_sample_weight(kwargs.get("sample_weight"))
+        y = self._target_for_sample_weight(x, y, kwargs)
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = self._checked_validation(
                 kwargs["validation_data"]
@@ -561,12 +561,25 @@ class MultimodalVAE(keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
-        validation.check_sample_weight(kwargs.get("sample_weight"))
+        y = self._target_for_sample_weight(x, y, kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         return super().predict(x, *args, **kwargs)
+
+    @staticmethod
+    def _target_for_sample_weight(x, y, kwargs):
+        """A placeholder `y` so that Keras keeps `sample_weight`.
+
+        Keras's array adapter replicates `sample_weight` over the structure
+        of `y` and so drops it when `y` is `None`; the model ignores `y`.
+        """
+        weight = kwargs.get("sample_weight")
+        validation.check_sample_weight(weight)
+        if weight is None or y is not None or not isinstance(x, dict):
+            return y
+        return np.zeros((len(weight),), dtype="float32")
 
     def _checked_validation(self, data):
         if isinstance(data, tuple):
