@@ -23,6 +23,14 @@ def _shape_matches(shape, want):
     )
 
 
+def _dtype_name(array):
+    """Keras's name of the array's dtype, or NumPy's for non-numbers."""
+    try:
+        return keras.backend.standardize_dtype(array.dtype)
+    except ValueError:
+        return str(array.dtype)
+
+
 def as_arrays(inputs):
     """`inputs` with nested Python lists / tuples turned into NumPy arrays."""
     return {
@@ -103,6 +111,18 @@ def check_structure(inputs, names, expected_shapes=None):
     batch = None
     for name in names:
         shape = tuple(inputs[name].shape)
+        dtype = _dtype_name(inputs[name])
+        if not dtype.startswith(_MASK_DTYPES):
+            raise ValueError(
+                f"Modality {name!r} has dtype {dtype}; a MultimodalVAE takes "
+                "numeric arrays (float, or integer ids for an embedding "
+                "encoder). Encode the data as numbers first."
+            )
+        if shape and shape[0] == 0:
+            raise ValueError(
+                f"Modality {name!r} has an empty batch (shape {shape}); give "
+                "at least one example."
+            )
         if expected_shapes is not None and name in expected_shapes:
             want = tuple(expected_shapes[name])
             if not _shape_matches(shape, want):
@@ -130,7 +150,7 @@ def check_structure(inputs, names, expected_shapes=None):
                 f"0/1 column per modality in the order {list(names)}; got "
                 f"shape {shape}."
             )
-        dtype = keras.backend.standardize_dtype(mask.dtype)
+        dtype = _dtype_name(mask)
         if not dtype.startswith(_MASK_DTYPES):
             raise ValueError(
                 f"The {MASK_KEY!r} must be bool, integer or float 0/1; got "
@@ -213,8 +233,12 @@ def _checked_generator(generator, names):
 def checked_data(data, names):
     """Value-checks in-memory data now, or wraps a dataset to check lazily."""
     if isinstance(data, dict):
+        data = as_arrays(data)
         check_structure(data, names)
         check_values(data, names)
+        if MASK_KEY in data and isinstance(data[MASK_KEY], np.ndarray):
+            # One dtype for every mask form: one compiled step.
+            data[MASK_KEY] = data[MASK_KEY].astype("float32")
         return data
     if isinstance(data, keras.utils.PyDataset):
         return CheckedPyDataset(data, names)
