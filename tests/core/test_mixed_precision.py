@@ -3,11 +3,11 @@
 import keras
 import numpy as np
 import pytest
+from test_multimodal_vae import make_data
+from test_multimodal_vae import make_vae
 
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import to_numpy
-from test_multimodal_vae import make_data
-from test_multimodal_vae import make_vae
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import run_serialization_test

@@ -3,13 +3,13 @@
 import keras
 import numpy as np
 from keras import ops
-
-import keras_mmvae as mm
-from keras_mmvae.src.testing.test_case import to_numpy
 from test_multimodal_vae import SHAPES
 from test_multimodal_vae import StyleEncoder
 from test_multimodal_vae import make_data
 from test_multimodal_vae import make_vae
+
+import keras_mmvae as mm
+from keras_mmvae.src.testing.test_case import to_numpy
 
 
 def gaussian_nll(x, mean):

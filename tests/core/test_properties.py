@@ -13,8 +13,10 @@ from keras_mmvae.src.testing.test_case import to_numpy
 
 FUSIONS = {f"preset-{name}": dict(PRESETS[name][0]) for name in PRESETS}
 FUSIONS.update({
-    "poe-all-normalized": dict(mode="poe", subsets="all", weights=[1, 2, 3]),
-    "w2-joint-prior": dict(mode="w2", subsets="joint", prior_expert=True),
+    "poe-all-normalized": {"mode": "poe", "subsets": "all",
+                           "weights": [1, 2, 3]},
+    "w2-joint-prior": {"mode": "w2", "subsets": "joint",
+                       "prior_expert": True},
 })
 PROPERTY = settings(max_examples=10, deadline=None, derandomize=True)
 
