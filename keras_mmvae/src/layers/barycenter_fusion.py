@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.dtypes import HALF_DTYPES
 from keras_mmvae.src.ops.dtypes import at_least_float32
 from keras_mmvae.src.ops.dtypes import availability
 from keras_mmvae.src.ops.fusion import mixture_log_prob
@@ -593,10 +594,12 @@ class BarycenterFusion(keras.layers.Layer):
     def compute_output_spec(self, mean, log_var, mask=None):
         batch, _, dim = mean.shape
         num = len(self._resolve_subsets(mean.shape[1]))
+        dtype = keras.backend.standardize_dtype(mean.dtype)
+        dtype = "float32" if dtype in HALF_DTYPES else dtype  # see `_prepare`
         return {
-            "mean": keras.KerasTensor((batch, num, dim), dtype=mean.dtype),
-            "log_var": keras.KerasTensor((batch, num, dim), dtype=mean.dtype),
-            "weight": keras.KerasTensor((batch, num), dtype=mean.dtype),
+            "mean": keras.KerasTensor((batch, num, dim), dtype=dtype),
+            "log_var": keras.KerasTensor((batch, num, dim), dtype=dtype),
+            "weight": keras.KerasTensor((batch, num), dtype=dtype),
         }
 
     def get_config(self):
