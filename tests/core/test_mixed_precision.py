@@ -24,6 +24,9 @@ def test_fusion_math_runs_in_float32_on_half_inputs():
     out = fusion(keras.ops.cast(mean, "bfloat16"),
                  keras.ops.cast(log_var, "bfloat16"))
     assert keras.backend.standardize_dtype(out["mean"].dtype) == "float32"
+    spec = fusion(keras.KerasTensor((None, 3, 2), dtype="bfloat16"),
+                  keras.KerasTensor((None, 3, 2), dtype="bfloat16"))
+    assert spec["mean"].dtype == "float32"
     lik = mm.likelihoods.get("gaussian")
     params = keras.ops.cast(np.full((2, 300), 0.5), "bfloat16")
     log_prob = lik.log_prob(params, np.zeros((2, 300), "float32"))
