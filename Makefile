@@ -43,7 +43,7 @@ demo: install
 	KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} $(PY) -m keras_mmvae demo
 
 bench: install
-	KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} $(PY) benchmarks/train_step.py
+	$(PY) benchmarks/train_step.py --backends tensorflow jax --versus-multivae
 
 clean:
 	rm -rf $(VENV) site runs .pytest_cache

@@ -1,114 +1,253 @@
-"""Training-step throughput of every fusion preset on a PolyMNIST-sized model.
+"""Training-step throughput of the PolyMNIST reference model, side by side.
 
-Five modalities of 28×28×3 images, MoPoE's PolyMNIST encoder/decoder
-(`ConvEncoder(512)` / `ConvDecoder((28, 28, 3))`: 2,811,395 parameters per
-modality), latent 512, Laplace(0.75), β = 2.5, Adam(5e-4), batch 256,
-random data; the same model that `../shared/bench/multivae_baseline.sh`
-measures in PyTorch. Runs `model.fit` and times every step after the
-warm-up (which includes compilation); reports the median.
+The model users build, `mm.models.polymnist(fusion=preset)` (MoPoE's
+PolyMNIST networks: five 28×28×3 modalities, latent 512, Laplace(0.75),
+β = 2.5), trained with Adam(5e-4) on random data in `model.fit`; the same
+model that `../shared/bench/multivae_baseline.sh` measures in PyTorch.
+Every (backend, preset) runs in its own process, so each reports its own
+peak resident memory. Each times every step after the warm-up (which
+includes compilation) and reports the median, the samples/s, the achieved
+GFLOP/s (the model's training FLOPs per sample, counted from its layers,
+× samples/s) and that as a share of the matmul peak measured in the same
+run (NumPy float32; TensorFlow bfloat16 when `--precision mixed_bfloat16`).
 
-Usage (backend from the environment):
+Usage (`make bench` runs the first line):
 
-    KERAS_BACKEND=tensorflow python benchmarks/train_step.py
-    KERAS_BACKEND=jax python benchmarks/train_step.py --presets mopoe mwb
+    python benchmarks/train_step.py --backends tensorflow jax --versus-multivae
+    python benchmarks/train_step.py --backends jax --presets mwb w2 \\
+        --precision mixed_bfloat16 --steps 6
+    python benchmarks/train_step.py --network generic   # mm.layers.Conv*
 
-Prints a table and one JSON line per preset.
+Prints one JSON line per measurement and a table with the ratio to
+MultiVae's MoPoE samples/s when `--versus-multivae` measured it.
 """
 
 import argparse
 import json
 import os
+import pathlib
 import resource
+import subprocess
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_mmvae as mm  # noqa: E402
-
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MULTIVAE = ROOT.parent / "shared" / "bench" / "multivae_baseline.sh"
 NAMES = [f"m{i}" for i in range(5)]
 
 
-class StepTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
+# ------------------------------------------------------------ one process
+def build(preset, network, latent_dim):
+    import keras
 
-    def on_train_batch_begin(self, batch, logs=None):
-        self.start = time.perf_counter()
+    import keras_mmvae as mm
 
-    def on_train_batch_end(self, batch, logs=None):
-        # Reading the loss waits for the step to finish on async backends.
-        float(logs["loss"])
-        self.times.append(time.perf_counter() - self.start)
-
-
-def build(preset, latent_dim, seed=0):
+    if network == "factory":
+        return mm.models.polymnist(fusion=preset, latent_dim=latent_dim,
+                                   seed=0)
     return mm.MultimodalVAE(
         encoders={n: mm.layers.ConvEncoder(latent_dim, name=f"enc_{n}")
                   for n in NAMES},
         decoders={n: mm.layers.ConvDecoder((28, 28, 3), name=f"dec_{n}")
                   for n in NAMES},
         likelihoods={n: mm.likelihoods.Laplace(0.75) for n in NAMES},
-        fusion=preset,
-        beta=2.5,
-        seed=seed,
-    )
+        fusion=preset, beta=2.5, seed=0,
+        name=f"generic_{keras.config.backend()}")
 
 
-def measure(preset, batch, steps, warmup, latent_dim):
+def layer_flops(layer):
+    """Forward multiply-adds × 2 of one conv/dense layer, per example."""
+    import keras
+
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None or not hasattr(layer, "output"):
+        return 0
+    try:
+        out_shape = layer.output.shape
+        in_shape = layer.input.shape
+    except (AttributeError, ValueError):
+        return 0
+    size = int(np.prod(kernel.shape))
+    if isinstance(layer, keras.layers.Dense):
+        return 2 * size
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        return 2 * size * int(np.prod(in_shape[1:-1]))
+    if isinstance(layer, keras.layers.Conv1DTranspose):
+        return 2 * size * int(np.prod(in_shape[1:-1]))
+    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D)):
+        return 2 * size * int(np.prod(out_shape[1:-1]))
+    return 0
+
+
+def training_flops_per_sample(model):
+    """≈ 3 × forward FLOPs (forward, input and weight gradients)."""
+    forward = sum(layer_flops(layer) for layer in model._flatten_layers())
+    return 3 * forward
+
+
+def step_timer():
+    """A callback that records the wall time of every training step."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            # Reading the loss waits for the step on async backends.
+            float(logs["loss"])
+            self.times.append(time.perf_counter() - self.start)
+
+    return StepTimer()
+
+
+def measure(preset, network, batch, steps, warmup, latent_dim, precision):
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
-    model = build(preset, latent_dim)
+    model = build(preset, network, latent_dim)
     model.compile(optimizer=keras.optimizers.Adam(5e-4))
     rng = np.random.default_rng(0)
     n = batch * (steps + warmup)
     data = {m: rng.random((n, 28, 28, 3), dtype="float32") for m in NAMES}
-    timer = StepTimer()
+    timer = step_timer()
     model.fit(data, batch_size=batch, epochs=1, shuffle=False, verbose=0,
               callbacks=[timer])
     steady = sorted(timer.times[warmup:])
     median = steady[len(steady) // 2]
+    flops = training_flops_per_sample(model)
+    samples_per_s = batch / median
     return {
-        "library": "keras_mmvae",
-        "backend": keras.config.backend(),
-        "preset": preset,
-        "batch": batch,
-        "params": model.count_params(),
+        "library": "keras_mmvae", "backend": keras.config.backend(),
+        "preset": preset, "network": network, "precision": precision,
+        "batch": batch, "params": model.count_params(),
         "first_step_s": round(timer.times[0], 3),
         "median_step_s": round(median, 4),
-        "samples_per_s": round(batch / median, 1),
+        "samples_per_s": round(samples_per_s, 1),
+        "train_mflop_per_sample": round(flops / 1e6, 1),
+        "gflop_per_s": round(flops * samples_per_s / 1e9, 1),
         "peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
 
+def matmul_peak(precision, size=4096, repeats=5):
+    """Best-of-`repeats` GFLOP/s of one `size`² matmul on this machine."""
+    if precision == "mixed_bfloat16":
+        import tensorflow as tf
+
+        a = tf.random.uniform((size, size), dtype=tf.bfloat16)
+        matmul = tf.function(lambda x: tf.matmul(x, x))
+        run = lambda: matmul(a).numpy()  # noqa: E731
+    else:
+        a = np.random.default_rng(0).random((size, size), dtype="float32")
+        run = lambda: a @ a  # noqa: E731
+    run()
+    best = min(_time(run) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _time(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- driver
+def run_child(backend, preset, args):
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    command = [sys.executable, __file__, "--child", preset,
+               "--network", args.network, "--batch", str(args.batch),
+               "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--latent-dim", str(args.latent_dim),
+               "--precision", args.precision]
+    result = subprocess.run(command, env=env, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{backend}/{preset} failed:\n"
+                         f"{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_multivae(args):
+    if not MULTIVAE.exists():
+        raise SystemExit(f"No MultiVae baseline script at {MULTIVAE}.")
+    result = subprocess.run(
+        ["bash", str(MULTIVAE), "--models", "MoPoE", "--batch",
+         str(args.batch), "--steps", str(args.steps + args.warmup)],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"MultiVae baseline failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--presets", nargs="+",
-                        default=["poe", "moe", "w2", "mopoe", "mwb"])
+    parser.add_argument("--backends", nargs="+",
+                        default=[os.environ.get("KERAS_BACKEND",
+                                                "tensorflow")])
+    parser.add_argument("--presets", nargs="+", default=["mwb"])
+    parser.add_argument("--network", choices=("factory", "generic"),
+                        default="factory")
+    parser.add_argument("--precision", default="float32",
+                        choices=("float32", "mixed_bfloat16"))
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--steps", type=int, default=8,
                         help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--latent-dim", type=int, default=512)
+    parser.add_argument("--versus-multivae", action="store_true",
+                        help="also run ../shared/bench/multivae_baseline.sh "
+                        "(MoPoE) in this invocation and print ratios")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.network, args.batch,
+                                 args.steps, args.warmup, args.latent_dim,
+                                 args.precision)), flush=True)
+        return
+
+    load = os.getloadavg()[0]
+    peak = matmul_peak(args.precision)
+    print(json.dumps({"matmul_peak_gflop_per_s": round(peak, 1),
+                      "precision": args.precision,
+                      "load_average_1min": load}), flush=True)
+    baseline = run_multivae(args) if args.versus_multivae else None
+    if baseline:
+        print(json.dumps(baseline), flush=True)
     rows = []
-    for preset in args.presets:
-        row = measure(preset, args.batch, args.steps, args.warmup,
-                      args.latent_dim)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    print(f"\nbackend={keras.config.backend()}  batch={args.batch}  "
-          f"latent={args.latent_dim}  (peak RSS is the process maximum so "
-          "far)")
-    print(f"{'preset':8} {'samples/s':>10} {'median step s':>14} "
-          f"{'first step s':>13} {'peak RSS MB':>12}")
+    for backend in args.backends:
+        for preset in args.presets:
+            row = run_child(backend, preset, args)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    print(f"\nbatch {args.batch}, {args.precision}, network={args.network}, "
+          f"matmul peak {peak:.0f} GFLOP/s, load average before the run "
+          f"{load:.2f}")
+    header = (f"{'backend':11} {'preset':7} {'samples/s':>10} "
+              f"{'GFLOP/s':>8} {'% peak':>7} {'peak RSS MB':>12}")
+    if baseline:
+        header += f" {'÷ MultiVae':>11}"
+    print(header)
+    if baseline:
+        print(f"{'MultiVae':11} {'MoPoE':7} {baseline['samples_per_s']:>10} "
+              f"{'':>8} {'':>7} {'':>12} {1.0:>11.2f}")
     for r in rows:
-        print(f"{r['preset']:8} {r['samples_per_s']:>10} "
-              f"{r['median_step_s']:>14} {r['first_step_s']:>13} "
-              f"{r['peak_rss_mb']:>12}")
+        line = (f"{r['backend']:11} {r['preset']:7} "
+                f"{r['samples_per_s']:>10} {r['gflop_per_s']:>8} "
+                f"{100 * r['gflop_per_s'] / peak:>6.0f}% "
+                f"{r['peak_rss_mb']:>12}")
+        if baseline:
+            line += f" {r['samples_per_s'] / baseline['samples_per_s']:>11.2f}"
+        print(line)
 
 
 if __name__ == "__main__":

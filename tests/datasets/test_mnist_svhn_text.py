@@ -141,7 +141,7 @@ def test_pairing_file_is_checked(data_dir):
 
 def test_text_offsets_persisted_or_redrawn_per_epoch(data_dir):
     root, _, _ = data_dir
-    data = mst.load(root, "train", batch_size=64, seed=0)
+    data = mst.load(root, "train", batch_size=64, seed=0, redraw_text=False)
     lengths = np.array([len(w) for w in mst.DIGIT_WORDS])[data.labels]
     assert data.text_offset.min() == 0
     assert np.all(data.text_offset <= 7 - lengths)
@@ -161,6 +161,36 @@ def test_text_offsets_persisted_or_redrawn_per_epoch(data_dir):
     texts = redraw.texts(np.arange(5))
     assert [t.strip() for t in texts] == [
         mst.DIGIT_WORDS[i] for i in redraw.labels[:5]]
+
+
+def test_training_redraws_text_offsets_evaluation_keeps_them(data_dir):
+    """MoPoE's free text augmentation is the training default, seeded by
+    `(seed, epoch)`; the test split and `load_arrays` see fixed texts."""
+    root, _, _ = data_dir
+    train = mst.load(root, "train", batch_size=64, seed=5)
+    assert train.redraw_text
+    rows = np.arange(train.num_examples)
+    epoch0 = train.get(rows)[0]["text"]
+    np.testing.assert_array_equal(
+        epoch0, mst_impl.TEXT_TABLE[train.labels, train.offsets(epoch=0)])
+    train.on_epoch_end()
+    epoch1 = train.get(rows)[0]["text"]
+    assert not np.array_equal(epoch0, epoch1)
+    again = mst.load(root, "train", batch_size=64, seed=5)
+    again.set_epoch(1)
+    np.testing.assert_array_equal(again.get(rows)[0]["text"], epoch1)
+    persisted = mst_impl.TEXT_TABLE[train.labels, train.text_offset]
+    inputs, _ = mst.load_arrays(root, "train")
+    np.testing.assert_array_equal(inputs["text"], persisted)
+    assert not mst.load(root, "train", shuffle=False).redraw_text
+    test = mst.load(root, "test", batch_size=64)
+    assert not test.redraw_text
+    before = test.get(np.arange(test.num_examples))[0]["text"]
+    test.on_epoch_end()
+    np.testing.assert_array_equal(
+        test.get(np.arange(test.num_examples))[0]["text"], before)
+    np.testing.assert_array_equal(
+        before, mst_impl.TEXT_TABLE[test.labels, test.text_offset])
 
 
 def test_defaults_mask_and_mnist_argument(data_dir, tmp_path_factory):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fast_init import NumpyGlorotUniform
 
-import keras_mmvae.models as models
+from keras_mmvae import models
 from keras_mmvae.src.testing.test_case import to_numpy
 
 INIT = NumpyGlorotUniform()
@@ -134,11 +134,13 @@ def test_attribute_classifier_and_datasets():
             return inputs, labels[rows]
 
     classifier = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6)])
+    names = ["image", "text"]
     history = models.train_classifier(classifier, Batches(), "text",
-                                      epochs=2)
+                                      epochs=2, modality_names=names)
     assert np.all(np.isfinite(history.history["loss"]))
     assert classifier.loss.name == "binary_crossentropy"
-    score = models.evaluate_classifier(classifier, Batches(), "text")
+    score = models.evaluate_classifier(classifier, Batches(), "text",
+                                       modality_names=names)
     from sklearn.metrics import average_precision_score
 
     kept = mask[:, 1] > 0
@@ -148,7 +150,8 @@ def test_attribute_classifier_and_datasets():
                         for k in range(6)])
     assert score == pytest.approx(expected, abs=1e-6)
     per_batch = models.evaluate_classifier(classifier, Batches(), "text",
-                                           attribute_average="batch")
+                                           attribute_average="batch",
+                                           modality_names=names)
     first = scores[:24]  # batch 0 keeps its last 24 rows
     batch_scores = [
         np.mean([average_precision_score(labels[8:32, k], first[:, k])
@@ -159,3 +162,40 @@ def test_attribute_classifier_and_datasets():
     assert per_batch == pytest.approx(np.mean(batch_scores), abs=1e-6)
     with pytest.raises(ValueError, match="no modality"):
         models.evaluate_classifier(classifier, Batches(), "audio")
+
+
+def test_mask_columns_follow_modality_names_not_key_order():
+    """A masked dict whose keys are in another order than the mask columns
+    (as after a `tf.data` round trip, which sorts keys) selects the rows of
+    the named column; without the order it refuses to guess."""
+    from keras_mmvae.src.evaluation.classifiers import _fit_inputs
+
+    n = 8
+    labels = np.arange(n) % 2
+    mask = np.ones((n, 2), "float32")
+    mask[:5, 1] = 0.0  # "text" (column 1) absent in rows 0-4
+    text = np.zeros((n, 2), "float32")
+    text[np.arange(n), labels] = 1.0  # one-hot: an identity classifier
+    text[:5] = 0.0  # absent rows hold zeros
+    inputs = {"text": text, "image": np.ones((n, 3), "float32"),
+              "mask": mask}
+    names = ["image", "text"]
+    x, y = _fit_inputs((inputs, labels), "text", False, names)
+    np.testing.assert_array_equal(x, text[5:])
+    np.testing.assert_array_equal(y, labels[5:])
+    identity = keras.Sequential([
+        keras.Input((2,)),
+        keras.layers.Dense(2, use_bias=False, kernel_initializer="identity"),
+    ])
+    # Zeros give tied logits (argmax 0): 3 of the 5 absent rows (labels
+    # 1, 0, 1, 0, 1) would be wrong if they were kept.
+    assert models.evaluate_classifier(identity, (inputs, labels), "text",
+                                      modality_names=names) == 1.0
+    with pytest.raises(ValueError, match="modality_names"):
+        models.evaluate_classifier(identity, (inputs, labels), "text")
+    with pytest.raises(ValueError, match="modality_names"):
+        models.train_classifier(identity, (inputs, labels), "text",
+                                epochs=1)
+    with pytest.raises(ValueError, match="one column per name"):
+        models.evaluate_classifier(identity, (inputs, labels), "text",
+                                   modality_names=["text"])

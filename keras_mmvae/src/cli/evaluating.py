@@ -3,6 +3,11 @@
 import time
 
 from keras_mmvae import evaluation
+from keras_mmvae.src.evaluation import data as data_lib
+
+UNCONDITIONAL_COHERENCE_UNDEFINED = (
+    "not computed: agreement of the classifiers' arg-max class is defined "
+    "for class labels (digits), not for multi-label attributes (CelebA)")
 
 
 def evaluate_model(model, train_data, test_data, classifiers=None,
@@ -10,6 +15,11 @@ def evaluate_model(model, train_data, test_data, classifiers=None,
                    log_likelihood_samples=0, seed=0, verbose=True):
     """Latent probe, coherence (full matrix and by size), unconditional
     coherence and optionally the IWAE log-likelihood.
+
+    `train_data` may be a `MultimodalDataset`: the probe reads only its
+    `num_probe` drawn examples. Unconditional coherence is left out for
+    multi-label attributes (CelebA), where agreement of arg-max classes
+    means nothing; `results["unconditional_coherence_note"]` says so.
 
     Returns:
         A dict ready for `json.dump` (subset keys as strings, `"m0+m1"`).
@@ -34,11 +44,18 @@ def evaluate_model(model, train_data, test_data, classifiers=None,
         results["coherence"] = evaluation.serialize_results(matrix)
         by_size = evaluation.coherence_by_size(matrix)
         results["coherence_by_size"] = {str(k): v for k, v in by_size.items()}
-        results["unconditional_coherence"] = timed(
-            "unconditional_coherence",
-            lambda: evaluation.unconditional_coherence(
-                model, classifiers, num_samples=unconditional_samples,
-                seed=seed))
+        if _multilabel(test_data):
+            results["unconditional_coherence_note"] = (
+                UNCONDITIONAL_COHERENCE_UNDEFINED)
+            if verbose:
+                print(f"  unconditional_coherence: "
+                      f"{UNCONDITIONAL_COHERENCE_UNDEFINED}", flush=True)
+        else:
+            results["unconditional_coherence"] = timed(
+                "unconditional_coherence",
+                lambda: evaluation.unconditional_coherence(
+                    model, classifiers, num_samples=unconditional_samples,
+                    seed=seed))
     if log_likelihood_samples:
         ll = timed("log_likelihood", lambda: evaluation.log_likelihood(
             model, test_data, num_samples=log_likelihood_samples, seed=seed))
@@ -49,6 +66,14 @@ def evaluate_model(model, train_data, test_data, classifiers=None,
     results["subset_sampling"] = model.subset_sampling
     results["moe_posterior"] = "component"
     return results
+
+
+def _multilabel(data):
+    """Whether the labels are 0/1 attributes (from the first batch)."""
+    for _, labels in data_lib.iterate_batches(data):
+        return data_lib.is_multilabel(
+            data_lib.require_labels(labels, "Evaluation"))
+    raise ValueError("The test data is empty.")
 
 
 def probe_by_size(probe):

@@ -80,22 +80,53 @@ def _read(cache_dir, key, signature, mmap):
     return arrays
 
 
+def write_atomically(path, write):
+    """Calls `write(tmp)` on a temporary name beside `path`, then renames it
+    onto `path`; if anything fails, the temporary file is removed (a failed
+    write leaves nothing behind). `tmp` keeps `path`'s extension, so
+    `np.save`/`np.savez` do not append another."""
+    stem, extension = os.path.splitext(os.fspath(path))
+    tmp = f"{stem}.tmp{os.getpid()}{extension}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def _write(cache_dir, key, signature, arrays):
     os.makedirs(cache_dir, exist_ok=True)
-    suffix = f".tmp{os.getpid()}"
-    for name, path in _paths(cache_dir, key, arrays).items():
-        np.save(path + suffix + ".npy", np.ascontiguousarray(arrays[name]))
-        os.replace(path + suffix + ".npy", path)
+    paths = _paths(cache_dir, key, arrays)
+    meta_path = os.path.join(cache_dir, f"{key}.json")
     meta = {
         "version": CACHE_VERSION,
         "signature": signature,
         "arrays": {n: {"shape": list(a.shape), "dtype": str(a.dtype)}
                    for n, a in arrays.items()},
     }
-    meta_path = os.path.join(cache_dir, f"{key}.json")
-    with open(meta_path + suffix, "w") as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
-    os.replace(meta_path + suffix, meta_path)
+
+    def write_meta(tmp):
+        with open(tmp, "w") as f:
+            json.dump(meta, f, indent=1, sort_keys=True)
+
+    _remove(meta_path)  # an old entry must not vouch for new arrays
+    try:
+        for name, path in paths.items():
+            write_atomically(path, lambda tmp, a=arrays[name]: np.save(
+                tmp, np.ascontiguousarray(a)))
+        write_atomically(meta_path, write_meta)
+    except BaseException:
+        for path in paths.values():
+            _remove(path)
+        raise
 
 
 def cached(build, cache_dir, key, signature, enabled=True, mmap=True):

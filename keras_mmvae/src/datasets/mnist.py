@@ -84,10 +84,34 @@ def read_pickle(path):
 _PICKLE_CACHE = {}
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays and Python containers only: a pickle that
+    names any other callable is refused instead of run."""
+
+    _ALLOWED = frozenset({
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes in protocol-2 pickles from Python 3
+        ("numpy.core.numeric", "_frombuffer"),  # protocol 5
+        ("numpy._core.numeric", "_frombuffer"),
+    })
+
+    def find_class(self, module, name):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: only NumPy arrays are "
+                "allowed in an MNIST pickle"
+            )
+        return super().find_class(module, name)
+
+
 def _read_pickle(path):
     try:
         with gzip.open(path, "rb") as f:
-            train, valid, test = pickle.load(f, encoding="latin1")
+            train, valid, test = _ArrayUnpickler(
+                f, encoding="latin1").load()
     except Exception as e:
         raise errors.corrupt_file_error(
             path, f"not an MNIST pickle ({e})"

@@ -69,6 +69,14 @@ class MultimodalDataset(keras.utils.PyDataset):
     assigns contiguous blocks of a batch to subsets, like MoPoE's stratified
     sampling, must not see label-sorted blocks).
 
+    **Shards.** With `num_shards=K`, worker `shard_index=k` of a
+    data-parallel run reads rows `k, k + K, k + 2K, ...` of every epoch's
+    order, cut to `K · ⌊N/K⌋` rows so that every worker has `⌊N/K⌋`
+    examples and the same number of batches (the last `N mod K` rows of each
+    epoch's order are left out that epoch). All workers share the seed, so
+    they agree on the order: the shards are disjoint, together cover the
+    epoch, and are reproducible. `batch_size` is then the per-worker batch.
+
     **Batches.** `drop_last=True` yields only full batches (the training
     protocol; the last `N mod batch_size` examples of each epoch's order are
     skipped), `False` yields a final partial batch.
@@ -92,6 +100,8 @@ class MultimodalDataset(keras.utils.PyDataset):
         workers: `keras.utils.PyDataset` worker count.
         use_multiprocessing: Use processes instead of threads for workers.
         max_queue_size: Prefetch queue size of the workers.
+        num_shards: Number of data-parallel workers `K` sharing each epoch.
+        shard_index: This worker's shard `k`, `0 <= k < K`.
     """
 
     def __init__(
@@ -109,6 +119,8 @@ class MultimodalDataset(keras.utils.PyDataset):
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        num_shards: int = 1,
+        shard_index: int = 0,
     ):
         super().__init__(workers=workers,
                          use_multiprocessing=use_multiprocessing,
@@ -126,6 +138,19 @@ class MultimodalDataset(keras.utils.PyDataset):
         self.shuffle = bool(shuffle)
         self.seed = resolve_seed(seed)
         self.drop_last = bool(drop_last)
+        for arg, value in (("num_shards", num_shards),
+                           ("shard_index", shard_index)):
+            if isinstance(value, bool) or not isinstance(
+                value, (int, np.integer)
+            ):
+                raise ValueError(f"`{arg}` must be an int; got {value!r}.")
+        if not 0 <= shard_index < num_shards:
+            raise ValueError(
+                f"Need 0 <= shard_index < num_shards; got shard_index="
+                f"{shard_index}, num_shards={num_shards}."
+            )
+        self.num_shards = int(num_shards)
+        self.shard_index = int(shard_index)
         self.epoch = 0
         self._order_cache = None
         if classes is None and missing_per_class and np.ndim(labels) == 1:
@@ -140,19 +165,32 @@ class MultimodalDataset(keras.utils.PyDataset):
         )
         if self.num_examples == 0:
             raise ValueError("The data set is empty.")
-        if self.drop_last and self.num_examples < self.batch_size:
+        if self.shard_size == 0:
             raise ValueError(
                 f"The data set has {self.num_examples} examples, fewer than "
+                f"the {self.num_shards} shards."
+            )
+        if self.drop_last and self.shard_size < self.batch_size:
+            raise ValueError(
+                f"The data set (shard) has {self.shard_size} examples, "
+                "fewer than "
                 f"one batch of {self.batch_size}, and `drop_last=True` keeps "
                 "only full batches. Lower `batch_size` or pass "
                 "`drop_last=False`."
             )
 
     # -------------------------------------------------------------- order
+    @property
+    def shard_size(self):
+        """Examples this worker reads per epoch: `N`, or `⌊N/K⌋` sharded."""
+        if self.num_shards == 1:
+            return self.num_examples
+        return self.num_examples // self.num_shards
+
     def __len__(self):
         if self.drop_last:
-            return self.num_examples // self.batch_size
-        return math.ceil(self.num_examples / self.batch_size)
+            return self.shard_size // self.batch_size
+        return math.ceil(self.shard_size / self.batch_size)
 
     @property
     def num_batches(self):
@@ -165,19 +203,25 @@ class MultimodalDataset(keras.utils.PyDataset):
             epoch: Epoch number; `None` for `self.epoch`.
 
         Returns:
-            int64 `(N,)` permutation (the identity without shuffling).
+            int64 `(N,)` permutation (the identity without shuffling); with
+            shards, this worker's `⌊N/K⌋` rows of it.
         """
         epoch = self.epoch if epoch is None else int(epoch)
         if not self.shuffle:
-            return np.arange(self.num_examples)
+            return self._shard(np.arange(self.num_examples))
         cache = self._order_cache
         if cache is not None and cache[0] == epoch:
             return cache[1]
-        order = stream(self.seed, _SHUFFLE_STREAM, epoch).permutation(
-            self.num_examples
-        )
+        order = self._shard(stream(self.seed, _SHUFFLE_STREAM, epoch)
+                            .permutation(self.num_examples))
         self._order_cache = (epoch, order)
         return order
+
+    def _shard(self, order):
+        if self.num_shards == 1:
+            return order
+        end = self.shard_size * self.num_shards
+        return order[self.shard_index:end:self.num_shards]
 
     def batch_indices(self, index: int) -> np.ndarray:
         """Example indices of batch `index` of the current epoch."""

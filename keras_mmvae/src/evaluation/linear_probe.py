@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
 from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.data import EvaluationData
@@ -11,17 +12,32 @@ from keras_mmvae.src.evaluation.scores import check_average
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 
 
+def _smallest_keys(keys, num):
+    """Indices of the `num` smallest keys, in ascending index order."""
+    order = np.argsort(keys, kind="stable")[:num]
+    order.sort()
+    return order
+
+
 def sample_examples(data, num, seed=0, batch_size=256):
     """A uniform random sample of `num` examples, without replacement.
 
-    One pass over the data; every example gets a key from a seeded NumPy
-    generator and the `num` smallest keys are kept (so the sample does not
-    depend on how the data is batched for in-memory arrays).
+    Every example gets a key from a seeded NumPy generator and the `num`
+    smallest keys are kept (so the sample does not depend on how the data
+    is batched for in-memory arrays). A `MultimodalDataset` is not
+    iterated: the keys are drawn for its `num_examples` indices and only
+    the kept examples are read with `get` (the same examples as its
+    `arrays()` would give, without materialising the split). Other data
+    take one pass.
 
     Returns:
         `(inputs, labels)` NumPy arrays with `min(num, N)` rows.
     """
     rng = np.random.default_rng(seed)
+    if isinstance(data, MultimodalDataset):
+        inputs, labels = data.get(
+            _smallest_keys(rng.random(data.num_examples), num))
+        return inputs, data_lib.require_labels(labels, "The linear probe")
     kept_keys, kept_inputs, kept_labels = None, None, None
     for inputs, labels in data_lib.iterate_batches(data, batch_size):
         labels = data_lib.require_labels(labels, "The linear probe")
@@ -34,8 +50,7 @@ def sample_examples(data, num, seed=0, batch_size=256):
                            for k, v in inputs.items()}
             kept_labels = np.concatenate([kept_labels, labels])
         if len(kept_keys) > num:
-            order = np.argsort(kept_keys, kind="stable")[:num]
-            order.sort()
+            order = _smallest_keys(kept_keys, num)
             kept_keys = kept_keys[order]
             kept_inputs = {k: v[order] for k, v in kept_inputs.items()}
             kept_labels = kept_labels[order]
@@ -132,7 +147,9 @@ def linear_probe(
     Args:
         model: A built `mm.MultimodalVAE`.
         train_data: `(inputs, labels)` arrays, a `keras.utils.PyDataset` or
-            an iterable of `(inputs, labels)` batches.
+            an iterable of `(inputs, labels)` batches; a `MultimodalDataset`
+            (any `mm.datasets.<benchmark>.load`) is read only at the
+            `num_train` drawn examples.
         test_data: Test data of the same kinds.
         num_train: Number of training examples for the probes (500).
         subsets: `None`/`"all"` (every non-empty subset) or a list of tuples

@@ -10,6 +10,8 @@ from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
 from keras_mmvae.src.models import validation
+from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
+from keras_mmvae.src.models.replicas import share_of_global_mean
 from keras_mmvae.src.ops.dtypes import at_least_float32
 from keras_mmvae.src.ops.dtypes import availability
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
@@ -272,7 +274,7 @@ class MultimodalVAE(keras.Model):
         self.beta_style = float(beta_style)
         self.subset_sampling = subset_sampling
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)
         self.style_dims = None
         self.input_shapes = None
         self.reconstruction_tracker = keras.metrics.Mean(
@@ -527,7 +529,7 @@ class MultimodalVAE(keras.Model):
         kl = batch_mean(kl)
         self.reconstruction_tracker.update_state(rec_total)
         self.kl_tracker.update_state(kl)
-        return rec_total + beta * kl + unimodal
+        return share_of_global_mean(rec_total + beta * kl + unimodal)
 
     @staticmethod
     def _weighted_batch_mean(sample_weight, dtype):

@@ -205,12 +205,19 @@ def read_split(data_dir, split="train", text_file=None, text_seed=None,
             "attribute_names": np.array(names, dtype="S"),
         }
 
-    arrays = cache_lib.cached(
-        build,
-        os.fspath(cache_dir or os.path.join(root, cache_lib.DEFAULT_DIR_NAME)),
-        cache_lib.entry_key(f"celeba_partition{partition}", root, cache_dir),
-        signature, enabled=cache,
-    )
+    try:
+        arrays = cache_lib.cached(
+            build,
+            os.fspath(cache_dir
+                      or os.path.join(root, cache_lib.DEFAULT_DIR_NAME)),
+            cache_lib.entry_key(f"celeba_partition{partition}", root,
+                                cache_dir),
+            signature, enabled=cache,
+        )
+    except BaseException:
+        if generate:  # a failed load leaves no file behind
+            os.remove(text_path)
+        raise
     names = [n.decode() for n in np.asarray(arrays["attribute_names"])]
     return arrays, names, text_path
 
@@ -310,6 +317,8 @@ def load(
     workers: int = 1,
     use_multiprocessing: bool = False,
     max_queue_size: int = 10,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> CelebADataset:
     """Loads bimodal CelebA (image + attribute text) for `model.fit`.
 
@@ -364,6 +373,9 @@ def load(
         workers: `keras.utils.PyDataset` workers.
         use_multiprocessing: See `keras.utils.PyDataset`.
         max_queue_size: See `keras.utils.PyDataset`.
+        num_shards: Data-parallel workers sharing every epoch (see
+            `MultimodalDataset`).
+        shard_index: This worker's shard, `0 <= shard_index < num_shards`.
 
     Returns:
         A `CelebADataset` yielding `({"image", "text"[, "mask"]}, labels)`.
@@ -408,6 +420,8 @@ def load(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        num_shards=num_shards,
+        shard_index=shard_index,
     )
 
 

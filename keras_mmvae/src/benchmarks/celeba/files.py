@@ -18,6 +18,7 @@ import zipfile
 
 import numpy as np
 
+from keras_mmvae.src.datasets import cache
 from keras_mmvae.src.datasets import errors
 
 NUM_ATTRIBUTES = 40
@@ -156,12 +157,13 @@ def read_text_csv(path):
 
 def write_text_csv(path, image_ids, texts):
     """Writes `image_id,text` rows atomically."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image_id", "text"])
-        writer.writerows(zip(image_ids, texts))
-    os.replace(tmp, path)
+    def write(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["image_id", "text"])
+            writer.writerows(zip(image_ids, texts))
+
+    cache.write_atomically(path, write)
 
 
 # ------------------------------------------------------------------ images

@@ -12,6 +12,7 @@ from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
 from keras_mmvae.src.datasets import alphabet
+from keras_mmvae.src.datasets import cache
 from keras_mmvae.src.datasets import errors
 from keras_mmvae.src.datasets import mnist as mnist_lib
 from keras_mmvae.src.datasets.formats import mat
@@ -198,9 +199,8 @@ def load_pairs(data_dir, mnist_y, svhn_y, split, dm=20, max_d=10000, seed=0,
         data = _make_pairs(mnist_y, svhn_y, split, dm, max_d, seed)
         if persist:
             try:
-                tmp = f"{path}.tmp{os.getpid()}.npz"
-                np.savez(tmp, **data)
-                os.replace(tmp, path)
+                cache.write_atomically(path,
+                                       lambda tmp: np.savez(tmp, **data))
             except OSError as e:
                 warnings.warn(
                     f"Could not write the pairing file {path!r} ({e}); the "
@@ -348,11 +348,13 @@ def load(
     dm: int = 20,
     max_d: int = 10000,
     pairing_seed: int = 0,
-    redraw_text: bool = False,
+    redraw_text: bool | None = None,
     persist_pairs: bool = True,
     workers: int = 1,
     use_multiprocessing: bool = False,
     max_queue_size: int = 10,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> MNISTSVHNTextDataset:
     """Loads MNIST-SVHN-Text triples as batches for `model.fit`.
 
@@ -374,8 +376,11 @@ def load(
     (int64 `mnist_idx`, `svhn_idx`, `text_offset` and the recorded
     parameters, checked on every load), so every run sees the same triples.
     MoPoE instead re-pairs (unseeded) on every construction and redraws the
-    offsets on every access; `redraw_text=True` redraws them every epoch
-    from a generator seeded by `(seed, epoch)`.
+    offsets on every access, a free augmentation of the text modality. By
+    default a shuffled (training) load redraws them every epoch from a
+    generator seeded by `(seed, epoch)`, so runs stay reproducible;
+    unshuffled loads (the test split, `load_arrays`) keep the persisted
+    offsets, so evaluation sees fixed texts.
 
     Args:
         data_dir: Folder of the layout above (where the pairing is saved).
@@ -393,11 +398,15 @@ def load(
         dm: Data multiplication (MoPoE 20; MMVAE 30; MultiVae 5).
         max_d: Maximum images per class and side.
         pairing_seed: Seed of the pairing and the persisted offsets.
-        redraw_text: Redraw word offsets every epoch.
+        redraw_text: Redraw word offsets every epoch; default: when
+            shuffling (the training split).
         persist_pairs: Write the pairing file (it is read when present).
         workers: `keras.utils.PyDataset` workers.
         use_multiprocessing: See `keras.utils.PyDataset`.
         max_queue_size: See `keras.utils.PyDataset`.
+        num_shards: Data-parallel workers sharing every epoch (see
+            `MultimodalDataset`).
+        shard_index: This worker's shard, `0 <= shard_index < num_shards`.
 
     Returns:
         A `MNISTSVHNTextDataset` yielding `({"mnist", "svhn", "text"[,
@@ -418,12 +427,13 @@ def load(
             f"MNIST and SVHN {split!r} share no digit class; nothing to pair."
         )
     train = split == "train"
+    shuffle = train if shuffle is None else shuffle
     return MNISTSVHNTextDataset(
         mnist_x, svhn_x, mnist_idx, svhn_idx, offsets, mnist_y[mnist_idx],
-        redraw_text=redraw_text,
+        redraw_text=shuffle if redraw_text is None else redraw_text,
         pairs_file=path,
         batch_size=batch_size,
-        shuffle=train if shuffle is None else shuffle,
+        shuffle=shuffle,
         seed=seed,
         drop_last=train if drop_last is None else drop_last,
         missing_rate=missing_rate,
@@ -431,6 +441,8 @@ def load(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        num_shards=num_shards,
+        shard_index=shard_index,
     )
 
 
@@ -439,6 +451,8 @@ def load_arrays(
     data_dir: str | os.PathLike, split: str = "test", **kwargs: Any
 ) -> tuple[dict, np.ndarray]:
     """All triples of a split as arrays `({"mnist", "svhn", "text"}, labels)`.
+
+    The texts use the persisted word offsets (never redrawn).
 
     Mind the size: the test split (200,000 triples with `dm=20`) takes
     3.5 GB as float32; pass e.g. `dm=1` for one pass over the matched pairs.
@@ -453,4 +467,5 @@ def load_arrays(
     """
     kwargs.setdefault("shuffle", False)
     kwargs.setdefault("drop_last", False)
+    kwargs.setdefault("redraw_text", False)
     return load(data_dir, split, **kwargs).arrays()

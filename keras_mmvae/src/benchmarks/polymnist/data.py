@@ -115,6 +115,8 @@ def load(
     workers: int = 1,
     use_multiprocessing: bool = False,
     max_queue_size: int = 10,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> PolyMNISTDataset:
     """Loads a PolyMNIST split as batches for `model.fit`.
 
@@ -158,6 +160,9 @@ def load(
             `use_multiprocessing=True`).
         use_multiprocessing: See `keras.utils.PyDataset`.
         max_queue_size: See `keras.utils.PyDataset`.
+        num_shards: Data-parallel workers sharing every epoch (see
+            `MultimodalDataset`).
+        shard_index: This worker's shard, `0 <= shard_index < num_shards`.
 
     Returns:
         A `PolyMNISTDataset` (a `keras.utils.PyDataset`) yielding
@@ -200,6 +205,8 @@ def load(
         workers=workers,
         use_multiprocessing=use_multiprocessing,
         max_queue_size=max_queue_size,
+        num_shards=num_shards,
+        shard_index=shard_index,
     )
 
 
