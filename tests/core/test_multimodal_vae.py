@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import run_serialization_test
@@ -331,43 +330,8 @@ def test_reference_conv_blocks_have_polymnist_parameter_counts():
     assert encoder.count_params() + decoder.count_params() == 2_811_395
 
 
-# ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("change, message", [
-    (lambda d: {**d, "z": d["a"]}, "Unknown modality key"),
-    (lambda d: {"a": d["a"]}, "Missing modality key"),
-    (lambda d: {**d, "a": d["a"][:, :, None]}, "has shape"),
-    (lambda d: {**d, "mask": np.ones((16, 3), "float32")}, "must have shape"),
-    (lambda d: {**d, "mask": np.ones((16, 2), "complex64")}, "dtype"),
-    (lambda d: {**d, "mask": np.full((16, 2), 2.0, "float32")}, "only 0 and 1"),
-    (lambda d: {**d, "a": np.where(d["a"] > 1, np.nan, d["a"])}, "NaN"),
-    (lambda d: {**d, "b": d["b"][:8]}, "batch size"),
-])
-def test_bad_batches_raise_clear_errors(change, message):
-    data = make_data(16)
-    vae = make_vae()
-    vae.compile(optimizer="adam")
-    vae(data)
-    with pytest.raises(ValueError, match=message):
-        vae.fit(change(data), batch_size=16, epochs=1, verbose=0)
-
-
-def test_bad_values_in_a_py_dataset_are_caught():
-    data = make_data(16)
-    data["a"][3, 0] = np.inf
-
-    class Batches(keras.utils.PyDataset):
-        def __len__(self):
-            return 1
-
-        def __getitem__(self, index):
-            return data, np.zeros(16)
-
-    vae = make_vae()
-    vae.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="rows \\[3\\]"):
-        vae.fit(Batches(), epochs=1, verbose=0)
-
-
+# ------------------------------------------------------ bad model arguments
+# (bad batches: tests/core/test_bad_inputs.py)
 @pytest.mark.parametrize("kwargs, message", [
     (dict(fusion="sum"), "Unknown fusion"),
     (dict(subset_sampling="sometimes"), "subset_sampling"),

@@ -5,6 +5,9 @@ import numpy as np
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.dtypes import HALF_DTYPES
+from keras_mmvae.src.ops.dtypes import at_least_float32
+from keras_mmvae.src.ops.dtypes import availability
 from keras_mmvae.src.ops.fusion import mixture_log_prob
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
@@ -328,15 +331,14 @@ class BarycenterFusion(keras.layers.Layer):
         )
 
     def _prepare(self, mean, log_var, mask):
-        mean = ops.convert_to_tensor(mean)
-        log_var = ops.clip(
-            ops.convert_to_tensor(log_var, dtype=mean.dtype),
-            *self.log_var_clip,
-        )
+        # The fusion runs in float32 (or float64) even under a mixed
+        # precision policy: see `keras_mmvae.src.ops.dtypes`.
+        mean = at_least_float32(mean)
+        log_var = ops.clip(ops.cast(log_var, mean.dtype), *self.log_var_clip)
         if mask is None:
             mask = ops.ones(ops.shape(mean)[:2], dtype=mean.dtype)
         else:
-            mask = ops.cast(ops.convert_to_tensor(mask) > 0, mean.dtype)
+            mask = availability(mask, mean.dtype)
         return mean, log_var, mask
 
     def _fuse(self, mean, log_var, mask, membership, any_member):
@@ -592,10 +594,12 @@ class BarycenterFusion(keras.layers.Layer):
     def compute_output_spec(self, mean, log_var, mask=None):
         batch, _, dim = mean.shape
         num = len(self._resolve_subsets(mean.shape[1]))
+        dtype = keras.backend.standardize_dtype(mean.dtype)
+        dtype = "float32" if dtype in HALF_DTYPES else dtype  # see `_prepare`
         return {
-            "mean": keras.KerasTensor((batch, num, dim), dtype=mean.dtype),
-            "log_var": keras.KerasTensor((batch, num, dim), dtype=mean.dtype),
-            "weight": keras.KerasTensor((batch, num), dtype=mean.dtype),
+            "mean": keras.KerasTensor((batch, num, dim), dtype=dtype),
+            "log_var": keras.KerasTensor((batch, num, dim), dtype=dtype),
+            "weight": keras.KerasTensor((batch, num), dtype=dtype),
         }
 
     def compute_output_shape(self, mean_shape, log_var_shape=None,

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
+from keras_mmvae.src.ops.dtypes import at_least_float32
 
 
 def sum_over_data_dims(values):
@@ -40,9 +41,13 @@ class Likelihood:
         raise NotImplementedError
 
     def log_prob(self, params, x):
-        """`log p(x | params)` summed over data dimensions → `(B,)`."""
+        """`log p(x | params)` summed over data dimensions → `(B,)`.
+
+        Computed in float32 when `params` come in a half type (mixed
+        precision): the sum over data dimensions needs the precision.
+        """
         x = ops.convert_to_tensor(x)
-        params = ops.convert_to_tensor(params)
+        params = at_least_float32(params)
         if not is_class_ids(x, params):
             x = ops.cast(x, params.dtype)
         return sum_over_data_dims(self.log_prob_elements(params, x))

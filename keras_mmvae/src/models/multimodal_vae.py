@@ -13,11 +13,31 @@ from keras_mmvae.src.models import serving
 from keras_mmvae.src.models import validation
 from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
 from keras_mmvae.src.models.replicas import share_of_global_mean
+from keras_mmvae.src.ops.dtypes import at_least_float32
+from keras_mmvae.src.ops.dtypes import availability
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
 
 CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
+# Built-in likelihoods score data of the decoder output's shape (or class
+# ids with one axis fewer), so the model checks the data against it.
+ELEMENTWISE_LIKELIHOODS = tuple(likelihoods_lib.LIKELIHOODS.values())
+
+
+def declared_input_shape(layer):
+    """The batch-first input shape a layer declares, or `None`.
+
+    A functional `keras.Model` with one input declares it; so does a layer
+    given `input_shape=...`.
+    """
+    inputs = getattr(layer, "inputs", None)
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        return tuple(inputs[0].shape)
+    shape = getattr(layer, "_input_shape_arg", None)
+    if shape is not None:
+        return (None, *shape)
+    return None
 
 
 def _prepended(first, iterator):
@@ -79,7 +99,19 @@ class MultimodalVAE(keras.Model):
     prior)`. With modality-specific (style) latents, encoders return four
     tensors `(mean, log_var, style_mean, style_log_var)`, decoder `m` gets
     `concat[z_style_m, z]`, and the KL becomes
-    `β_content · KL_shared + β_style · Σ_m style_betas[m] · KL_style_m`.
+    `β_content · KL_shared + β_style · Σ_m style_betas[m] · KL_style_m`
+    (`β_content` weights the shared KL with or without style latents); each
+    unimodal ELBO weights its KLs the same way,
+    `β (β_content · KL(q_m‖p) + β_style · style_betas[m] · KL_style_m)`.
+
+    **Sample weights.** `fit(..., sample_weight=w)` (and `evaluate`) weight
+    every per-example term (reconstruction, KLs, unimodal ELBOs) by `w_b`
+    and reduce as Keras reduces weighted losses: `Σ_b w_b l_b / B`. An
+    example with weight 0 contributes neither loss nor gradient.
+
+    **Mixed precision.** Under a `"mixed_bfloat16"` / `"mixed_float16"`
+    policy the networks compute in the half type while the fusion, the
+    KLs and the likelihood sums run in float32; variables stay float32.
 
     Args:
         encoders: Dict name → layer mapping a batch of that modality to
@@ -102,7 +134,8 @@ class MultimodalVAE(keras.Model):
             (table above).
         unimodal_elbos: Add one ELBO per modality (MVAE). `None`: on for the
             `"poe"` preset only.
-        beta_content: Weight of the shared KL when style latents are used.
+        beta_content: Weight of the shared KL (in the joint and the
+            unimodal ELBOs).
         beta_style: Weight of the style KLs.
         style_betas: Dict name → per-modality style KL weight (default 1).
         seed: Seed of the model's `SeedGenerator` (its sampling). Initial
@@ -305,6 +338,9 @@ class MultimodalVAE(keras.Model):
         }
         latent_dims, self.style_dims = {}, {}
         for name in self.modality_names:
+            validation.check_network_shapes(
+                name, self.input_shapes[name],
+                declared_input_shape(self.encoders[name]), None)
             symbolic = keras.KerasTensor(tuple(self.input_shapes[name]))
             out = self.encoders[name](symbolic)
             if not isinstance(out, (tuple, list)) or len(out) not in (2, 4):
@@ -332,6 +368,10 @@ class MultimodalVAE(keras.Model):
         for name in self.modality_names:
             width = self.style_dims[name] + self.latent_dim
             params = self.decoders[name](keras.KerasTensor((None, width)))
+            if isinstance(self.likelihoods[name],
+                          ELEMENTWISE_LIKELIHOODS) and hasattr(params, "shape"):
+                validation.check_network_shapes(
+                    name, self.input_shapes[name], None, params.shape)
             scored[name] = self._scored_size(name, params)
         if self.balanced_reconstruction:
             largest = max(scored.values())
@@ -369,6 +409,7 @@ class MultimodalVAE(keras.Model):
         means, log_vars, styles = [], [], {}
         for name in self.modality_names:
             out = self.encoders[name](inputs[name], training=training)
+            out = [at_least_float32(tensor) for tensor in out]
             means.append(out[0])
             log_vars.append(out[1])
             if len(out) == 4:
@@ -403,7 +444,7 @@ class MultimodalVAE(keras.Model):
 
     def _mask(self, inputs, dtype):
         if MASK_KEY in inputs:
-            return ops.cast(ops.convert_to_tensor(inputs[MASK_KEY]) > 0, dtype)
+            return availability(inputs[MASK_KEY], dtype)
         return None
 
     # ------------------------------------------------------------ forward
@@ -477,6 +518,18 @@ class MultimodalVAE(keras.Model):
                      training=True):
         dtype = y_pred["z"].dtype
         mask = self._mask(x, dtype)
+        batch_mean = self._weighted_batch_mean(sample_weight, dtype)
+        beta = self.current_beta(dtype)
+        style_kl = y_pred.get("style_kl")
+        if style_kl is not None:
+            style_betas = self.beta_style * ops.convert_to_tensor(
+                [self.style_betas[n] for n in self.modality_names],
+                dtype=dtype,
+            )
+            # (B, M): β_style · β_m · KL_style_m, absent modalities excluded.
+            style_kl = style_kl * style_betas[None, :]
+            if mask is not None:
+                style_kl = style_kl * mask
         rec_total = 0.0
         unimodal = 0.0
         for i, name in enumerate(self.modality_names):
@@ -484,34 +537,39 @@ class MultimodalVAE(keras.Model):
             nll = -likelihood.log_prob(y_pred["outputs"][name], x[name])
             if mask is not None:
                 nll = nll * mask[:, i]
-            rec = ops.mean(nll)
+            rec = batch_mean(nll)
             self.modality_trackers[i].update_state(rec)
             rec_total = rec_total + self.reconstruction_weights[name] * rec
             if self.unimodal_elbos:
+                # The ELBO of q = PoE(q_m, prior): its own KL terms weighted
+                # as the joint one's (method.md 8.4-8.5).
+                uni_kl = self.beta_content * y_pred["unimodal_kl"][:, i]
+                if style_kl is not None:
+                    uni_kl = uni_kl + style_kl[:, i]
                 uni = -likelihood.log_prob(y_pred["unimodal_outputs"][name],
-                                           x[name])
-                uni = uni + self.current_beta(dtype) * y_pred[
-                    "unimodal_kl"][:, i]
+                                           x[name]) + beta * uni_kl
                 if mask is not None:
                     uni = uni * mask[:, i]
-                unimodal = unimodal + ops.mean(uni)
-        kl = self.beta_content * ops.mean(y_pred["kl"]) if self.uses_style \
-            else ops.mean(y_pred["kl"])
-        if "style_kl" in y_pred:
-            style_kl = y_pred["style_kl"]
-            if mask is not None:
-                style_kl = style_kl * mask
-            betas = ops.convert_to_tensor(
-                [self.style_betas[n] for n in self.modality_names],
-                dtype=dtype,
-            )
-            kl = kl + self.beta_style * ops.mean(
-                ops.sum(style_kl * betas[None, :], axis=-1)
-            )
+                unimodal = unimodal + batch_mean(uni)
+        kl = self.beta_content * y_pred["kl"]
+        if style_kl is not None:
+            kl = kl + ops.sum(style_kl, axis=-1)
+        kl = batch_mean(kl)
         self.reconstruction_tracker.update_state(rec_total)
         self.kl_tracker.update_state(kl)
-        return share_of_global_mean(
-            rec_total + self.current_beta(dtype) * kl + unimodal)
+        return share_of_global_mean(rec_total + beta * kl + unimodal)
+
+    @staticmethod
+    def _weighted_batch_mean(sample_weight, dtype):
+        """The batch mean of per-example terms, weighted as Keras's losses.
+
+        With `sample_weight` `w` it is `Σ_b w_b l_b / B`
+        (`"sum_over_batch_size"`, what Keras does for compiled losses).
+        """
+        if sample_weight is None:
+            return ops.mean
+        weight = ops.reshape(ops.cast(sample_weight, dtype), (-1,))
+        return lambda values: ops.mean(values * weight)
 
     def current_beta(self, dtype="float32"):
         """The KL weight of this step: `beta`, ramped during warm-up."""
@@ -526,6 +584,7 @@ class MultimodalVAE(keras.Model):
         x = validation.checked_data(x, self.modality_names)
         if not self.built:
             x = self._build_from_data(x)
+        y = self._target_for_sample_weight(x, y, kwargs)
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = self._checked_validation(
                 kwargs["validation_data"]
@@ -562,11 +621,25 @@ class MultimodalVAE(keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
+        y = self._target_for_sample_weight(x, y, kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         return super().predict(x, *args, **kwargs)
+
+    @staticmethod
+    def _target_for_sample_weight(x, y, kwargs):
+        """A placeholder `y` so that Keras keeps `sample_weight`.
+
+        Keras's array adapter replicates `sample_weight` over the structure
+        of `y` and so drops it when `y` is `None`; the model ignores `y`.
+        """
+        weight = kwargs.get("sample_weight")
+        validation.check_sample_weight(weight)
+        if weight is None or y is not None or not isinstance(x, dict):
+            return y
+        return np.zeros((len(weight),), dtype="float32")
 
     def _checked_validation(self, data):
         if isinstance(data, tuple):
@@ -579,6 +652,9 @@ class MultimodalVAE(keras.Model):
         """Fills omitted modalities with zeros (marked absent) and checks."""
         if not isinstance(inputs, dict):
             validation.check_structure(inputs, self.modality_names)
+        inputs = validation.as_arrays(inputs)
+        if mask is not None:
+            mask = validation.as_arrays({MASK_KEY: mask})[MASK_KEY]
         unknown = sorted(set(inputs) - set(self.modality_names) - {MASK_KEY})
         if unknown:
             validation.check_structure(inputs, self.modality_names)
@@ -719,6 +795,7 @@ class MultimodalVAE(keras.Model):
             "seed": self.seed,
             "kl_warmup_steps": self.kl_warmup_steps,
             "cross_modal_style": self.cross_modal_style,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod

@@ -11,7 +11,79 @@ import keras
 import numpy as np
 
 MASK_KEY = "mask"
-_MASK_DTYPES = ("bool", "int", "uint", "float")
+# bfloat16: a mixed precision policy casts float masks before `call`.
+_MASK_DTYPES = ("bool", "int", "uint", "float", "bfloat16")
+
+
+def _shape_matches(shape, want):
+    """Same rank and the same size on every known non-batch axis."""
+    return len(shape) == len(want) and all(
+        w is None or s is None or w == s
+        for s, w in zip(shape[1:], want[1:])
+    )
+
+
+def _dtype_name(array):
+    """Keras's name of the array's dtype, or NumPy's for non-numbers."""
+    try:
+        return keras.backend.standardize_dtype(array.dtype)
+    except ValueError:
+        return str(array.dtype)
+
+
+def as_arrays(inputs):
+    """`inputs` with nested Python lists / tuples turned into NumPy arrays."""
+    return {
+        key: np.asarray(value) if isinstance(value, (list, tuple)) else value
+        for key, value in inputs.items()
+    }
+
+
+def check_network_shapes(name, shape, encoder_shape, decoder_shape):
+    """Checks one modality's batch shape against its encoder and decoder.
+
+    `encoder_shape` is the encoder's declared input shape (batch first,
+    `None` when it declares none); `decoder_shape` the shape the decoder
+    outputs, which the likelihood compares with the data: same rank, or
+    one axis fewer (integer class ids for a categorical).
+    """
+    shape = tuple(shape)
+    if encoder_shape is not None:
+        want = tuple(encoder_shape)
+        if not _shape_matches(shape, want):
+            raise ValueError(
+                f"Modality {name!r} has shape {shape}, but its encoder "
+                f"expects {want} (batch first). Reshape the data to the "
+                "encoder's input shape."
+            )
+    if decoder_shape is not None:
+        want = tuple(decoder_shape)
+        ids = len(shape) == len(want) - 1
+        if not ids and (not _shape_matches(shape, want)):
+            raise ValueError(
+                f"Modality {name!r} has shape {shape}, but its decoder "
+                f"outputs {want} (batch first) to score it against. Reshape "
+                "the data (or the decoder) so that they match."
+            )
+
+
+def check_sample_weight(sample_weight):
+    """Raises `ValueError` unless `sample_weight` is `(B,)` finite, >= 0."""
+    if sample_weight is None:
+        return
+    weight = np.asarray(keras.ops.convert_to_numpy(sample_weight))
+    if weight.ndim == 2 and weight.shape[1] == 1:
+        weight = weight[:, 0]
+    if weight.ndim != 1 or weight.dtype.kind not in "biuf":
+        raise ValueError(
+            "`sample_weight` must be one number per example, shape (batch,); "
+            f"got shape {weight.shape} and dtype {weight.dtype}."
+        )
+    if not np.all(np.isfinite(weight) & (weight >= 0)):
+        raise ValueError(
+            "`sample_weight` must be finite and non-negative; got values "
+            f"{np.unique(weight[~(np.isfinite(weight) & (weight >= 0))])[:5]}."
+        )
 
 
 def check_structure(inputs, names, expected_shapes=None):
@@ -39,12 +111,21 @@ def check_structure(inputs, names, expected_shapes=None):
     batch = None
     for name in names:
         shape = tuple(inputs[name].shape)
+        dtype = _dtype_name(inputs[name])
+        if not dtype.startswith(_MASK_DTYPES):
+            raise ValueError(
+                f"Modality {name!r} has dtype {dtype}; a MultimodalVAE takes "
+                "numeric arrays (float, or integer ids for an embedding "
+                "encoder). Encode the data as numbers first."
+            )
+        if shape and shape[0] == 0:
+            raise ValueError(
+                f"Modality {name!r} has an empty batch (shape {shape}); give "
+                "at least one example."
+            )
         if expected_shapes is not None and name in expected_shapes:
             want = tuple(expected_shapes[name])
-            if len(shape) != len(want) or any(
-                w is not None and s is not None and w != s
-                for s, w in zip(shape[1:], want[1:])
-            ):
+            if not _shape_matches(shape, want):
                 raise ValueError(
                     f"Modality {name!r} has shape {shape}; the model was "
                     f"built for shape {want} (batch first). Reshape the data "
@@ -69,7 +150,7 @@ def check_structure(inputs, names, expected_shapes=None):
                 f"0/1 column per modality in the order {list(names)}; got "
                 f"shape {shape}."
             )
-        dtype = keras.backend.standardize_dtype(mask.dtype)
+        dtype = _dtype_name(mask)
         if not dtype.startswith(_MASK_DTYPES):
             raise ValueError(
                 f"The {MASK_KEY!r} must be bool, integer or float 0/1; got "
@@ -152,8 +233,12 @@ def _checked_generator(generator, names):
 def checked_data(data, names):
     """Value-checks in-memory data now, or wraps a dataset to check lazily."""
     if isinstance(data, dict):
+        data = as_arrays(data)
         check_structure(data, names)
         check_values(data, names)
+        if MASK_KEY in data and isinstance(data[MASK_KEY], np.ndarray):
+            # One dtype for every mask form: one compiled step.
+            data[MASK_KEY] = data[MASK_KEY].astype("float32")
         return data
     if isinstance(data, keras.utils.PyDataset):
         return CheckedPyDataset(data, names)
