@@ -89,10 +89,10 @@ class StyleProbeEncoder(keras.layers.Layer):
 
 
 class StyleOut(keras.layers.Layer):
-    """Outputs the style part of its input `concat[z_style, z]`."""
+    """Outputs the style part of `concat[z_style, z]`, twice (data width)."""
 
     def call(self, z, training=False):
-        return z[:, :2]
+        return ops.concatenate([z[:, :2], z[:, :2]], axis=-1)
 
 
 def test_cross_modal_style_prior_uses_own_style_only_inside_the_subset():
