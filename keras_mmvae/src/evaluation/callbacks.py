@@ -14,7 +14,6 @@ from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.coherence import coherence
 from keras_mmvae.src.evaluation.coherence import coherence_by_size
 from keras_mmvae.src.evaluation.coherence import decoded_means
-from keras_mmvae.src.evaluation.coherence import sample_posterior
 from keras_mmvae.src.evaluation.coherence import unconditional_coherence
 from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.linear_probe import linear_probe
@@ -295,9 +294,9 @@ class GenerationGridCallback(keras.callbacks.Callback):
             vae = runner.vae
             mean, log_var, _ = vae.encode_experts(
                 common.model_inputs(vae, inputs))
-            z = sample_posterior(vae, mean, log_var,
-                                 inputs[common.SUBSET_MASK],
-                                 runner.seed_generator)
+            z, _ = vae.fusion.posterior_sample(
+                mean, log_var, mask=inputs[common.SUBSET_MASK],
+                seed=runner.seed_generator)
             return decoded_means(vae, z, runner.seed_generator)
 
         self._runners = {

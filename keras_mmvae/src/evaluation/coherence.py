@@ -22,17 +22,6 @@ def decoded_means(model, z, seed_generator):
             for n in model.modality_names}
 
 
-def sample_posterior(model, mean, log_var, mask, seed_generator):
-    """One `z ~ q_A` per example: `model.fusion.posterior_sample`.
-
-    Same posterior as `model.conditional_generate`, from precomputed
-    experts so the encoders run once per batch for all subsets.
-    """
-    z, _ = model.fusion.posterior_sample(mean, log_var, mask=mask,
-                                         seed=seed_generator)
-    return z
-
-
 def _targets(model, classifiers):
     if not isinstance(classifiers, dict) or not classifiers:
         raise ValueError(
@@ -102,8 +91,10 @@ def coherence(
         vae = runner.vae
         mean, log_var, _ = vae.encode_experts(
             common.model_inputs(vae, inputs))
-        z = sample_posterior(vae, mean, log_var, inputs[common.SUBSET_MASK],
-                             runner.seed_generator)
+        # Encoders ran once for all subsets; the subset is the mask.
+        z, _ = vae.fusion.posterior_sample(
+            mean, log_var, mask=inputs[common.SUBSET_MASK],
+            seed=runner.seed_generator)
         generated = decoded_means(vae, z, runner.seed_generator)
         layers = runner.extra_layers
         return {t: layers[t](generated[t], training=False)
