@@ -3,6 +3,12 @@
 torch is imported before TensorFlow (the reverse order can segfault when
 both live in one process), and Keras traceback filtering is off so failures
 show the real frames.
+
+Tests marked `one_backend` check what does not depend on the backend (file
+formats, the CLI, packaging, the docs and tutorials, the public names):
+`make test` runs them under JAX, the backend of the docs build, and
+deselects them elsewhere. `KERAS_MMVAE_TEST_BACKENDS=jax,tensorflow,torch`
+runs them under those backends too.
 """
 
 import os
@@ -18,6 +24,24 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 keras.config.disable_traceback_filtering()
+
+ONE_BACKEND_RUNS_ON = os.environ.get("KERAS_MMVAE_TEST_BACKENDS",
+                                     "jax").split(",")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "one_backend: does not depend on the backend; runs "
+        "under the backends of KERAS_MMVAE_TEST_BACKENDS (default: jax)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if keras.config.backend() in ONE_BACKEND_RUNS_ON:
+        return
+    deselected = [i for i in items if i.get_closest_marker("one_backend")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [i for i in items if not i.get_closest_marker("one_backend")]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,8 @@ import pytest
 import keras_mmvae as mm
 from keras_mmvae.src.api_export import PUBLIC_PATHS
 
+pytestmark = pytest.mark.one_backend
+
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 DIRECTIVE = re.compile(r"^::: *(\S+)", re.MULTILINE)
 ROOT = pathlib.Path(__file__).resolve().parents[2]

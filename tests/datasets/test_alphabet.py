@@ -6,6 +6,8 @@ import pytest
 from keras_mmvae import datasets
 from keras_mmvae.src.datasets import alphabet
 
+pytestmark = pytest.mark.one_backend
+
 
 def test_alphabet_matches_mopoe():
     a = datasets.ALPHABET

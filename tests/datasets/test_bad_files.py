@@ -16,6 +16,8 @@ from keras_mmvae.datasets import polymnist
 from keras_mmvae.src.benchmarks.mnist_svhn_text import data as mst_impl
 from keras_mmvae.src.testing import fixtures
 
+pytestmark = pytest.mark.one_backend
+
 # What each kind of message must tell the user to do.
 REDOWNLOAD = "download it again"
 SHOW_LAYOUT = "Expected layout"

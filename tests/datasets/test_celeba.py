@@ -15,6 +15,8 @@ from keras_mmvae.src.benchmarks.celeba import data as celeba_impl
 from keras_mmvae.src.benchmarks.celeba import files as celeba_files
 from keras_mmvae.src.testing import fixtures
 
+pytestmark = pytest.mark.one_backend
+
 NAMES = celeba_impl.ATTRIBUTE_NAMES
 
 

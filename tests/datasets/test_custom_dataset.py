@@ -6,6 +6,8 @@ import pytest
 
 import keras_mmvae as mm
 
+pytestmark = pytest.mark.one_backend
+
 ROWS = np.arange(10, dtype="float32")
 
 

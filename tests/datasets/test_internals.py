@@ -9,6 +9,8 @@ from keras_mmvae.src.benchmarks.polymnist import textures
 from keras_mmvae.src.datasets import cache
 from keras_mmvae.src.datasets import parallel
 
+pytestmark = pytest.mark.one_backend
+
 
 def test_cache_round_trip_signature_and_unwritable_folder(tmp_path):
     calls = []

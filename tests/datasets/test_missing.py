@@ -6,6 +6,8 @@ import pytest
 from keras_mmvae import datasets
 from keras_mmvae.src.datasets import missing
 
+pytestmark = pytest.mark.one_backend
+
 
 def test_no_missing_gives_no_mask():
     assert missing.make_mask(10, 3, 0.0) is None

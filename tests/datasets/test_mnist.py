@@ -10,6 +10,8 @@ from keras_mmvae.datasets import mnist
 from keras_mmvae.src.datasets import mnist as mnist_impl
 from keras_mmvae.src.datasets.formats import idx
 
+pytestmark = pytest.mark.one_backend
+
 
 def write_idx(path, array, gz=False):
     """IDX bytes written by hand (independent of the library's fixtures)."""

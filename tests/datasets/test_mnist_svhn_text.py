@@ -12,6 +12,8 @@ from keras_mmvae.src.benchmarks.mnist_svhn_text import data as mst_impl
 from keras_mmvae.src.datasets.formats import mat
 from keras_mmvae.src.testing import fixtures
 
+pytestmark = pytest.mark.one_backend
+
 
 @pytest.fixture
 def data_dir(tmp_path):

@@ -10,6 +10,8 @@ from keras_mmvae.datasets import polymnist
 from keras_mmvae.src.benchmarks.polymnist import files as polymnist_files
 from keras_mmvae.src.testing import fixtures
 
+pytestmark = pytest.mark.one_backend
+
 # (index, label) pairs; indices restart per class like MoPoE's files, and
 # 2 < 10 numerically but not lexicographically.
 ENTRIES = [(0, 3), (10, 3), (2, 3), (0, 1), (1, 1), (0, 7), (2, 7), (10, 7)]

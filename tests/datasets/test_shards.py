@@ -5,6 +5,8 @@ import pytest
 
 from keras_mmvae.datasets import polymnist
 
+pytestmark = pytest.mark.one_backend
+
 N, SHARDS = 43, 3  # N mod K = 1 row left out per epoch
 
 

@@ -10,6 +10,8 @@ from keras_mmvae.datasets import mnist_svhn_text
 from keras_mmvae.datasets import polymnist
 from keras_mmvae.src.testing import fixtures
 
+pytestmark = pytest.mark.one_backend
+
 
 def test_builders_explain_the_missing_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)

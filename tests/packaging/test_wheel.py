@@ -5,7 +5,7 @@ setuptools (no network), installs the wheel into a fresh virtualenv whose
 only other path is the dependencies of the test environment, and checks,
 from a folder outside the source tree, that `keras_mmvae` imports from the
 wheel, trains one step and answers `python -m keras_mmvae --help`.
-Backend-agnostic packaging: runs once, under JAX.
+Backend-agnostic packaging: runs once (`one_backend`).
 """
 
 import os
@@ -16,17 +16,11 @@ import sysconfig
 import tarfile
 import zipfile
 
-import keras
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-pytestmark = [
-    pytest.mark.large,
-    pytest.mark.skipif(keras.config.backend() != "jax",
-                       reason="packaging does not depend on the backend; "
-                       "checked once, under JAX"),
-]
+pytestmark = [pytest.mark.large, pytest.mark.one_backend]
 
 FIT_ONE_STEP = """
 import pathlib, sys

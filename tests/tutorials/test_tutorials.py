@@ -4,16 +4,15 @@ Each jupytext percent-format source is converted to a notebook and executed
 with nbclient in a fresh kernel, under the current `KERAS_BACKEND` and with
 `KERAS_MMVAE_TUTORIAL_MODE=small` (offline data, small models). The
 tutorials end with assertions on their key numbers, so a failing cell or a
-drifting number fails the test (run on JAX only unless
-`KERAS_MMVAE_TUTORIAL_BACKENDS` names more). The executed notebooks are stored under
-`build/tutorials/` and re-used by the docs build (`docs/hooks.py`) when
+drifting number fails the test (`one_backend`: run on JAX only unless
+`KERAS_MMVAE_TEST_BACKENDS` names more). The executed notebooks are stored
+under `build/tutorials/` and re-used by the docs build (`docs/hooks.py`) when
 nothing changed.
 
 Run: `KERAS_BACKEND=jax python -m pytest tests/tutorials -q`.
 """
 
 import importlib.util
-import os
 import pathlib
 import re
 
@@ -58,19 +57,12 @@ def test_tutorials_are_percent_format_and_keep_the_backend():
 
 # The tutorials call the same library code that the rest of the suite tests
 # on every backend, so `make test` executes them once, on JAX (the backend of
-# the docs build, which re-uses these notebooks). Set
-# KERAS_MMVAE_TUTORIAL_BACKENDS=jax,tensorflow,torch to run them elsewhere too.
-TUTORIAL_BACKENDS = os.environ.get(
-    "KERAS_MMVAE_TUTORIAL_BACKENDS", "jax").split(",")
-
-
+# the docs build, which re-uses these notebooks).
 @pytest.mark.large
+@pytest.mark.one_backend
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
 def test_tutorial_runs(source):
     backend = keras.config.backend()
-    if backend not in TUTORIAL_BACKENDS:
-        pytest.skip(f"tutorials run on {TUTORIAL_BACKENDS} (set "
-                    "KERAS_MMVAE_TUTORIAL_BACKENDS to add this backend)")
     path, seconds = notebooks.execute(source, backend=backend, mode="small")
     print(f"{source.stem} [{backend}, small]: {seconds:.1f} s")
     assert path.exists()
