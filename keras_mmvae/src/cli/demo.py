@@ -155,8 +155,7 @@ def train_one(fusion, seed, splits, classifiers, run_dir, epochs, minutes,
                         callbacks=callbacks)
     seconds = time.monotonic() - start
     return model, {"epochs": len(history.epoch),
-                   "steps": int(keras.ops.convert_to_numpy(
-                       model.optimizer.iterations)),
+                   "steps": training.optimizer_steps(model),
                    "train_seconds": round(seconds, 1),
                    "final_loss": float(history.history["loss"][-1])}
 

@@ -120,8 +120,9 @@ def _parser():
         "train", help="train on a benchmark's real files",
         description="Trains one model with the reference architecture and "
         "hyper-parameters of the benchmark. Saves <out>/checkpoint.keras and "
-        "<out>/train_state.json after every epoch; rerunning the same "
-        "command resumes from the last completed epoch.")
+        "<out>/train_state.json after every epoch (and every --save-every "
+        "steps); rerunning the same command, even after a crash, resumes "
+        "exactly at the last checkpoint, as if never interrupted.")
     train.add_argument("--benchmark", required=True,
                        choices=("polymnist", "mnist_svhn_text", "celeba"))
     train.add_argument("--fusion", default="mwb", choices=FUSIONS)
@@ -135,6 +136,10 @@ def _parser():
     train.add_argument("--missing-rate", type=RATE, default=0.0,
                        help="drop modalities at random (MCAR) with this rate")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--save-every", type=POSITIVE_INT, default=None,
+                       metavar="STEPS", help="also checkpoint every STEPS "
+                       "training steps inside an epoch (default: at epoch "
+                       "ends only)")
     distribute.add_arguments(train)
     train.add_argument("--model-kwargs", type=_json_object, default=None,
                        metavar="JSON", help="overrides for the model factory, "
@@ -214,7 +219,7 @@ def _train_into(args, bench, training):
             **{"batch_size": args.batch_size, **engine_kwargs},
             learning_rate=args.learning_rate, seed=args.seed,
             missing_rate=args.missing_rate, model_kwargs=args.model_kwargs,
-            callbacks=callbacks)
+            save_every_steps=args.save_every, callbacks=callbacks)
     print(f"Trained {state['epochs_completed']} epoch(s); model in "
           f"{pathlib.Path(args.out) / 'checkpoint.keras'}")
 

@@ -35,64 +35,138 @@ def model_record(model):
             "reconstruction_weights": model.reconstruction_weights}
 
 
+def _tmp(path):
+    return pathlib.Path(str(path) + ".tmp")
+
+
 def _write_json(path, data):
-    tmp = pathlib.Path(str(path) + ".tmp")
+    tmp = _tmp(path)
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
 
 
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Saves the model (with optimizer state) and the run state each epoch.
+class RunCheckpoint(keras.callbacks.Callback):
+    """Saves the model (with optimizer and seed state) and the run state.
 
-    The `.keras` file is written to a temporary name and renamed, so an
-    interrupted run always leaves the last complete epoch behind. An epoch
-    that a `TimeBudget` cut short is saved but not counted as completed
-    (a resumed run trains it again in full); `steps_completed` counts the
-    optimizer steps taken.
+    Saves at the end of every epoch, and every `every_steps` optimizer
+    steps inside an epoch when given. The `.keras` file is written to a
+    temporary name and renamed, so an interrupted run (even by SIGKILL)
+    always leaves its last complete checkpoint behind. The run state records
+    the epoch and the batches of it already trained, so that `train`
+    resumes exactly there: the same weights, optimizer state, random draws
+    and data order as a run that was never interrupted.
+
+    `skip` is the number of batches of the first epoch of this `fit` that
+    an earlier, interrupted `fit` trained already.
     """
 
-    def __init__(self, out_dir, settings, history):
+    def __init__(self, out_dir, settings, history, steps_per_epoch,
+                 every_steps=None, skip=0):
         super().__init__()
         self.out_dir = pathlib.Path(out_dir)
         self.settings = settings
         self.history = history
+        self.steps_per_epoch = steps_per_epoch
+        self.every_steps = every_steps
+        self.skip = skip
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.batches = 0
+        self.epoch, self.offset, self.skip = epoch, self.skip, 0
+        self.batches = self.offset
 
     def on_train_batch_end(self, batch, logs=None):
-        self.batches = batch + 1
+        self.batches = self.offset + batch + 1
+        if (self.every_steps and self.batches < self.steps_per_epoch
+                and self.batches % self.every_steps == 0):
+            self.save(self.epoch, self.batches)
 
     def on_epoch_end(self, epoch, logs=None):
-        steps = self.params.get("steps")
-        complete = steps is None or self.batches >= steps
-        tmp = self.out_dir / ("tmp-" + CHECKPOINT)
-        self.model.save(tmp)
-        os.replace(tmp, self.out_dir / CHECKPOINT)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        _write_json(self.out_dir / STATE, {
-            "epochs_completed": epoch + 1 if complete else epoch,
-            "steps_completed": int(keras.ops.convert_to_numpy(
-                self.model.optimizer.iterations)),
+        if self.batches >= self.steps_per_epoch:
+            self.save(epoch + 1, 0)
+        else:  # cut short by a time budget: resume inside this epoch
+            self.save(epoch, self.batches)
+
+    def save(self, epochs_completed, batches_done):
+        # The state is written (to its temporary name) before the model and
+        # renamed after it: whenever the process dies, one of the two state
+        # files matches the checkpoint (`matching_state` picks it).
+        self.last_saved = (epochs_completed, batches_done)
+        state = {
+            "epochs_completed": epochs_completed,
+            "batches_done": batches_done,
+            "steps_completed": optimizer_steps(self.model),
             "settings": self.settings,
             "history": self.history,
-        })
+        }
+        state_tmp = _tmp(self.out_dir / STATE)
+        state_tmp.write_text(json.dumps(state, indent=2))
+        model_tmp = self.out_dir / ("tmp-" + CHECKPOINT)
+        self.model.save(model_tmp)
+        os.replace(model_tmp, self.out_dir / CHECKPOINT)
+        os.replace(state_tmp, self.out_dir / STATE)
+
+
+def optimizer_steps(model):
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+def matching_state(out_dir, model):
+    """The run state saved with the checkpoint that `model` was loaded from."""
+    steps = optimizer_steps(model)
+    for path in (out_dir / STATE, _tmp(out_dir / STATE)):
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):  # absent, or cut short by a crash
+            continue
+        if state.get("steps_completed") == steps:
+            return state
+    raise ValueError(
+        f"{out_dir / CHECKPOINT} ({steps} steps) does not match "
+        f"{out_dir / STATE}: the run folder was changed by hand; delete it "
+        "or pass another --out.")
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stops `fit` after the first batch that ends past `seconds`."""
+    """Stops `fit` after the first batch that ends past `seconds`.
+
+    The clock starts at the first `fit` it is passed to and keeps running
+    through later ones.
+    """
 
     def __init__(self, seconds):
         super().__init__()
         self.seconds = seconds
+        self.start = None
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
+        if self.start is None:
+            self.start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         if time.monotonic() - self.start > self.seconds:
             self.model.stop_training = True
+
+
+class EpochRemainder(keras.utils.PyDataset):
+    """Batches `skip, skip + 1, ...` of epoch `epoch` of a dataset.
+
+    Feeds the rest of an interrupted epoch to `fit`, in the order the
+    uninterrupted epoch would have used.
+    """
+
+    def __init__(self, dataset, epoch, skip):
+        super().__init__()
+        self.dataset = dataset
+        self.skip = skip
+        dataset.set_epoch(epoch)
+
+    def __len__(self):
+        return len(self.dataset) - self.skip
+
+    def __getitem__(self, index):
+        return self.dataset[self.skip + index]
 
 
 def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
@@ -149,14 +223,18 @@ def read_state(out_dir):
 
 def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
           learning_rate=None, seed=0, missing_rate=0.0, model_kwargs=None,
-          dataset_kwargs=None, seconds=None, train_data=None, callbacks=(),
-          verbose="auto"):
+          dataset_kwargs=None, seconds=None, save_every_steps=None,
+          callbacks=(), verbose="auto"):
     """Trains (or resumes) one model; returns `(model, state)`.
 
-    A rerun with the same `out_dir` loads `checkpoint.keras` and continues
-    from the last completed epoch up to `epochs`. `train_data` replaces the
-    loader when given (the demo passes its own dataset). `seconds` bounds
-    the wall time (the epoch in progress is cut short at the budget).
+    Checkpoints at every epoch end and, with `save_every_steps`, every that
+    many steps inside an epoch. A rerun with the same `out_dir` loads
+    `checkpoint.keras` and continues exactly where the checkpoint was
+    taken, up to `epochs`: the batches left of an interrupted epoch in that
+    epoch's order, then the next epochs; weights, optimizer state and the
+    model's random draws are those of an uninterrupted run. `seconds`
+    bounds the wall time (the epoch in progress is cut short at the budget
+    and resumed from there by a rerun).
     """
     if verbose == "auto":  # progress bar on a terminal, a line per epoch else
         verbose = 1 if sys.stdout.isatty() else 2
@@ -180,30 +258,45 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
                 f"({state['settings']}); pass another --out or delete it."
             )
         model = keras.saving.load_model(checkpoint)
+        state = matching_state(out_dir, model)
         done = state["epochs_completed"]
+        skip = state.get("batches_done", 0)
         history = state["history"]
         if verbose:
-            print(f"Resuming from {checkpoint} after {done} epoch(s).")
+            print(f"Resuming from {checkpoint} after {done} epoch(s)"
+                  + (f" and {skip} batch(es)." if skip else "."))
     else:
         keras.utils.set_random_seed(seed)
         model = bench.factory(fusion=fusion, seed=seed,
                               **(model_kwargs or {}))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-        done, history = 0, {}
+        done, skip, history = 0, 0, {}
     if done >= epochs:
         if verbose:
             print(f"{out_dir}: already trained for {done} epoch(s).")
         return model, read_state(out_dir)
-    if train_data is None:
-        train_data = bench.dataset.load(
-            data_dir, split="train", batch_size=batch_size, seed=seed,
-            missing_rate=missing_rate, **(dataset_kwargs or {}))
-    callbacks = [EpochCheckpoint(out_dir, settings, history), *callbacks]
+    train_data = bench.dataset.load(
+        data_dir, split="train", batch_size=batch_size, seed=seed,
+        missing_rate=missing_rate, **(dataset_kwargs or {}))
+    run_checkpoint = RunCheckpoint(out_dir, settings, history,
+                                   len(train_data), save_every_steps, skip)
+    callbacks = [run_checkpoint, *callbacks]
     if seconds is not None:
         callbacks.append(TimeBudget(seconds))
     start = time.monotonic()
-    model.fit(train_data, epochs=epochs, initial_epoch=done,
-              callbacks=callbacks, verbose=verbose)
+    # `fit` epoch e reads the dataset's epoch e + 1: Keras advances the
+    # dataset once when `fit` starts (see `MultimodalDataset`). The dataset
+    # shuffles itself, seeded; `shuffle=False` stops Keras from permuting
+    # the batches again with Python's global `random`.
+    if skip:
+        model.fit(EpochRemainder(train_data, done + 1, skip),
+                  epochs=done + 1, initial_epoch=done, callbacks=callbacks,
+                  shuffle=False, verbose=verbose)
+        done, skip = run_checkpoint.last_saved
+    if not skip and done < epochs:
+        train_data.set_epoch(done)
+        model.fit(train_data, epochs=epochs, initial_epoch=done,
+                  callbacks=callbacks, shuffle=False, verbose=verbose)
     state = read_state(out_dir) or {"epochs_completed": done}
     state["train_seconds"] = state.get("train_seconds", 0.0) + (
         time.monotonic() - start)

@@ -766,6 +766,22 @@ class MultimodalVAE(keras.Model):
         }
 
     # ------------------------------------------------------------ config
+    # Keras does not save `SeedGenerator` states; the model saves its own so
+    # that a reloaded model continues the run's random draws (exact resume).
+    SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self.SEED_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        own = {k: store[k] for k in keys if k != self.SEED_STATE}
+        super().load_own_variables(own)
+        if self.SEED_STATE in keys:  # absent in older files: keep the seed
+            self.seed_generator.state.assign(
+                np.asarray(store[self.SEED_STATE]))
+
     def get_config(self):
         fusion = self.fusion_spec
         if not isinstance(fusion, str):
