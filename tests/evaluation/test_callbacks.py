@@ -188,6 +188,29 @@ def test_generation_grid_callback_writes_pngs(tmp_path):
             for p in only.write("now")] == [True]
 
 
+@pytest.mark.one_backend
+def test_generation_grids_go_to_tensorboard_as_images(tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+    model, x, labels, _ = _setup()
+    callback = ev.GenerationGridCallback(
+        tmp_path / "grids", num_samples=4, conditioning_data=(x, labels),
+        tensorboard_log_dir=tmp_path / "logs")
+    model.fit(x, batch_size=32, epochs=2, callbacks=[callback], verbose=0)
+    events = event_accumulator.EventAccumulator(
+        str(tmp_path / "logs"),
+        size_guidance={event_accumulator.IMAGES: 0}).Reload()
+    tags = ["generations/unconditional", "generations/conditional_a",
+            "generations/conditional_b"]
+    assert sorted(events.Tags()["images"]) == sorted(tags)
+    for tag in tags:
+        images = events.Images(tag)
+        assert [e.step for e in images] == [1, 2]
+        png = tmp_path / "grids" / f"{tag.split('/')[1]}_epoch_0002.png"
+        assert images[-1].encoded_image_string == png.read_bytes()
+        with Image.open(png) as image:
+            assert (images[-1].width, images[-1].height) == image.size
+
+
 def test_learning_curves_record_steps_and_continue_after_resume(tmp_path):
     model, x, labels, classifiers = _setup()
 

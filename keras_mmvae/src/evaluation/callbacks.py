@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from collections.abc import Callable
 
 import keras
@@ -244,7 +245,12 @@ class GenerationGridCallback(keras.callbacks.Callback):
     and differ only through training. Files:
     `{directory}/unconditional_epoch_{NNNN}.png` and
     `{directory}/conditional_{subset}_epoch_{NNNN}.png` (subset as
-    `m0+m1`); `paths` lists what was written.
+    `m0+m1`); `paths` lists what was written. With `tensorboard_log_dir`
+    every grid is also logged there as a TensorBoard image (tags
+    `generations/unconditional`, `generations/conditional_{subset}`, step
+    = epoch); give the `log_dir` of your `keras.callbacks.TensorBoard` to
+    see them beside its scalars. Needs the `tensorboard` package (extra
+    `keras_mmvae[tensorboard]`), not TensorFlow.
 
     Args:
         directory: Output folder (created if needed).
@@ -256,6 +262,7 @@ class GenerationGridCallback(keras.callbacks.Callback):
         subsets: Input subsets of the conditional grids (default: every
             single modality).
         seed: Seed of the draws.
+        tensorboard_log_dir: Optional TensorBoard log folder for the grids.
     """
 
     def __init__(
@@ -266,6 +273,7 @@ class GenerationGridCallback(keras.callbacks.Callback):
         conditioning_data: EvaluationData | None = None,
         subsets: list[tuple[str, ...]] | None = None,
         seed: int = 0,
+        tensorboard_log_dir: str | os.PathLike | None = None,
     ):
         super().__init__()
         if int(every_n_epochs) < 1:
@@ -280,6 +288,9 @@ class GenerationGridCallback(keras.callbacks.Callback):
         self.subsets = subsets
         self.seed = int(seed)
         self.paths = []
+        self.tensorboard = None
+        if tensorboard_log_dir is not None:
+            self.tensorboard = TensorBoardImages(tensorboard_log_dir)
 
     def _make_runners(self, model):
         def unconditional(runner, inputs):
@@ -315,8 +326,12 @@ class GenerationGridCallback(keras.callbacks.Callback):
         runner.set_seed_state(self._initial_state)
         return runner
 
-    def write(self, tag: str) -> list[str]:
-        """Writes the grids now, file names ending in `_{tag}.png`."""
+    def write(self, tag: str, step: int = 0) -> list[str]:
+        """Writes the grids now, file names ending in `_{tag}.png`.
+
+        `step` is the TensorBoard step of the images (with
+        `tensorboard_log_dir`).
+        """
         model = self.model
         common.check_built(model)
         os.makedirs(self.directory, exist_ok=True)
@@ -349,12 +364,54 @@ class GenerationGridCallback(keras.callbacks.Callback):
                 )
                 written.append(path)
         self.paths.extend(written)
+        if self.tensorboard is not None:
+            suffix = f"_{tag}.png"
+            self.tensorboard.write(
+                {"generations/" + os.path.basename(p)[:-len(suffix)]: p
+                 for p in written}, step)
         return written
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        self.write(f"epoch_{epoch + 1:04d}")
+        self.write(f"epoch_{epoch + 1:04d}", step=epoch + 1)
+
+
+class TensorBoardImages:
+    """Appends PNG files to a TensorBoard event file (no TensorFlow needed)."""
+
+    def __init__(self, log_dir):
+        try:
+            from tensorboard.summary.writer.event_file_writer import (
+                EventFileWriter,
+            )
+        except ImportError as e:
+            raise ImportError(
+                "`tensorboard_log_dir` needs the `tensorboard` package: "
+                "pip install 'keras_mmvae[tensorboard]'.") from e
+        self.writer = EventFileWriter(os.fspath(log_dir))
+
+    def write(self, pngs: dict, step: int):
+        """Logs `{tag: png path}` as images at `step`."""
+        from PIL import Image
+        from tensorboard.compat.proto import event_pb2
+        from tensorboard.compat.proto import summary_pb2
+
+        values = []
+        for tag, path in pngs.items():
+            with open(path, "rb") as f:
+                encoded = f.read()
+            with Image.open(path) as image:
+                width, height = image.size
+                channels = len(image.getbands())
+            values.append(summary_pb2.Summary.Value(
+                tag=tag, image=summary_pb2.Summary.Image(
+                    height=height, width=width, colorspace=channels,
+                    encoded_image_string=encoded)))
+        self.writer.add_event(event_pb2.Event(
+            wall_time=time.time(), step=int(step),
+            summary=summary_pb2.Summary(value=values)))
+        self.writer.flush()
 
 
 @keras_mmvae_export("keras_mmvae.evaluation.LearningCurves")
