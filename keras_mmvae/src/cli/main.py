@@ -243,11 +243,13 @@ def _evaluate(args):
     bench = (benchmarks.get(args.benchmark) if args.benchmark
              else benchmarks.infer(model.modality_names))
     _require_dir(args.data_dir, bench)
-    # Not `load_arrays`: the probe reads only its drawn training examples
-    # (MNIST-SVHN-Text's training split is ~1.1 M triples, ~20 GB float32).
+    # Streamed, not `load_arrays`: the probe reads only its drawn training
+    # examples and the metrics go through the test split batch by batch
+    # (MNIST-SVHN-Text: ~1.1 M training triples, ~20 GB as float32).
     train = bench.dataset.load(args.data_dir, split="train", shuffle=False,
                                drop_last=False, seed=args.seed)
-    test = bench.dataset.load_arrays(args.data_dir, split=bench.test_split)
+    test = bench.dataset.load(args.data_dir, split=bench.test_split,
+                              shuffle=False, drop_last=False)
     classifiers = (models.load_classifiers(args.classifiers)
                    if args.classifiers else None)
     results = evaluating.evaluate_model(

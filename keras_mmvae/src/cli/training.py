@@ -179,10 +179,14 @@ def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
     """
     from keras_mmvae import models
 
-    # The probe draws its training examples from a streamed split.
+    # Streamed splits: the probe draws its training examples, the test
+    # examples are read by index; neither split is loaded whole.
     train = bench.dataset.load(data_dir, split="train", batch_size=256,
                                shuffle=False, drop_last=False)
-    test = bench.dataset.load_arrays(data_dir, split=bench.test_split)
+    test = bench.dataset.load(data_dir, split=bench.test_split,
+                              shuffle=False, drop_last=False)
+    rows = np.random.default_rng(seed).permutation(test.num_examples)
+    test = test.get(np.sort(rows[:num_eval]))
     return evaluation_callbacks(
         bench.modalities, train, test, out_dir, every_n_epochs,
         models.load_classifiers(classifiers_dir) if classifiers_dir
