@@ -65,6 +65,18 @@ def test_one_data_parallel_step_equals_one_single_device_step(report):
         "weight_change"]
 
 
+@pytest.mark.one_backend  # keras.distribution.ModelParallel is JAX's
+def test_model_parallel_step_equals_one_single_device_step(report):
+    result = report["model_parallel"]
+    # Every hidden Dense kernel is split over the two devices.
+    assert result["kernel_specs"] == [[None, "model"]]
+    np.testing.assert_allclose(result["loss"], result["single_loss"],
+                               rtol=STEP_RTOL)
+    assert result["weight_change"] > 1e-3
+    assert result["weight_error"] <= STEP_ATOL + STEP_RTOL * result[
+        "weight_change"]
+
+
 def test_masked_modality_encoder_gets_zero_gradient(report):
     assert report["masked_encoder_change"] == 0.0
     assert report["present_encoder_change"] > 1e-3

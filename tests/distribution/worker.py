@@ -207,8 +207,42 @@ def single_host(out_path):
         vae = make_vae("mwb", subset_sampling="stratified")
     report["stratified"] = [
         r.tolist() for r in engine.per_replica(vae, [twice])[0]["component"]]
+    if BACKEND == "jax":
+        report["model_parallel"] = model_parallel(batch)
     with open(out_path, "w") as f:
         json.dump(report, f)
+
+
+def model_parallel(batch):
+    """JAX `ModelParallel`: the MLP kernels split over a 'model' axis.
+
+    One step equals one single-device step from the same weights.
+    """
+    mesh = keras.distribution.DeviceMesh(
+        (1, REPLICAS), ("batch", "model"),
+        keras.distribution.list_devices("cpu"))
+    layout_map = keras.distribution.LayoutMap(mesh)
+    layout_map[r".*dense_\d+/kernel"] = (None, "model")
+    distribution = keras.distribution.ModelParallel(
+        layout_map=layout_map, batch_dim_name="batch")
+    keras.distribution.set_distribution(None)
+    reference = make_vae("w2", noiseless=True)
+    start = weights(reference)
+    single_loss = fit_one_step(reference, batch)
+    with distribution.scope():
+        sharded = make_vae("w2", noiseless=True)
+        sharded.set_weights(start)
+        loss = fit_one_step(sharded, batch)
+    return {
+        "single_loss": single_loss, "loss": loss,
+        "weight_error": max(float(np.max(np.abs(a - b))) for a, b in
+                            zip(weights(reference), weights(sharded))),
+        "weight_change": max(float(np.max(np.abs(a - b))) for a, b in
+                             zip(weights(reference), start)),
+        "kernel_specs": [list(spec) for spec in {
+            tuple(v.value.sharding.spec) for v in sharded.trainable_variables
+            if "dense_" in v.path and v.path.endswith("kernel")}],
+    }
 
 
 def multi_process(out_path):
