@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BACKENDS ?= jax tensorflow torch
+TEST_JOBS ?= 2
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export NO_MKDOCS_2_WARNING ?= 1
@@ -28,12 +29,10 @@ $(STAMP): pyproject.toml requirements/ci.txt Makefile
 	$(PY) -c "import keras, jax, tensorflow, torch, sklearn, PIL, scipy, mkdocs, nbclient, mnist, keras_mmvae"
 	touch $(STAMP)
 
-# The whole suite once per backend, then the strict docs build.
+# The whole suite once per backend (TEST_JOBS backends at a time; logs in
+# build/test-logs/), then the strict docs build.
 test: install
-	@set -e; for b in $(BACKENDS); do \
-	  echo "=== KERAS_BACKEND=$$b ==="; \
-	  KERAS_BACKEND=$$b $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
-	done
+	PYTEST_ARGS="$(PYTEST_ARGS)" tests/run_backends.sh $(PY) $(TEST_JOBS) $(BACKENDS)
 	$(MAKE) docs
 
 docs: install
