@@ -276,3 +276,36 @@ def test_residual_block_formula():
     expected = 2.0 * to_numpy(shortcut(x)) + 0.3 * to_numpy(branch(x))
     np.testing.assert_allclose(to_numpy(net(x)), expected, atol=1e-5)
     assert tuple(ops.shape(net(x))) == (2, 4, 4)
+
+
+@pytest.mark.parametrize("factory, kwargs", [
+    (models.polymnist, dict(latent_dim=4, num_modalities=2,
+                            encoder_filters=(2, 2, 2), hidden_dim=8,
+                            decoder_filters=(2, 2, 2))),
+    (models.mnist_svhn_text, dict(latent_dim=3, mnist_hidden_dim=8,
+                                  svhn_encoder_filters=(2, 2, 2, 2),
+                                  svhn_decoder_filters=(4, 2, 2, 2),
+                                  text_filters=4)),
+], ids=["polymnist", "mnist_svhn_text"])  # celeba: the same helper
+def test_factories_take_a_precision_policy(factory, kwargs, tmp_path):
+    model = factory(dtype_policy="mixed_bfloat16", seed=0, **kwargs)
+    assert keras.config.dtype_policy().name == "float32"  # global untouched
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    layers = [layer for network in [*model.encoders.values(),
+                                    *model.decoders.values()]
+              for layer in network.network.layers if layer.weights]
+    assert layers and all(layer.compute_dtype == "bfloat16"
+                          for layer in layers)
+    assert all(v.dtype == "float32" for v in model.weights)
+    if factory is not models.polymnist:
+        return  # one factory trains and reloads: the helper is shared
+    model.compile(optimizer="adam")
+    batch = {name: np.random.default_rng(0).random(
+                 (4,) + tuple(shape[1:])).astype("float32")
+             for name, shape in model.input_shapes.items()}
+    assert np.isfinite(model.train_on_batch(batch)[0])
+    model.save(tmp_path / "mixed.keras")
+    loaded = keras.saving.load_model(tmp_path / "mixed.keras")
+    assert loaded.dtype_policy.name == "mixed_bfloat16"
+    assert loaded.encoders[model.modality_names[0]].dtype_policy.name == (
+        "mixed_bfloat16")

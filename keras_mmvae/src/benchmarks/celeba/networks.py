@@ -9,6 +9,7 @@ from keras_mmvae.src.benchmarks.celeba.spec import TEXT_LENGTH
 from keras_mmvae.src.benchmarks.common import blocks
 from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
 from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.benchmarks.common.network import factory_kwargs
 from keras_mmvae.src.datasets.alphabet import ALPHABET_SIZE
 from keras_mmvae.src.likelihoods.likelihood import Categorical
 from keras_mmvae.src.likelihoods.likelihood import Laplace
@@ -286,6 +287,7 @@ def celeba(
     likelihood_scale: float = 0.75,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
+    dtype_policy: str | keras.DTypePolicy | None = None,
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -317,6 +319,10 @@ def celeba(
         likelihood_scale: Scale of the image Laplace likelihood.
         kernel_initializer: Initializer of every convolution and Dense
             kernel of the networks (default Glorot uniform).
+        dtype_policy: Precision of the networks and the model, e.g.
+            `"mixed_bfloat16"` (float32 variables, bfloat16 computation; the
+            fusion, KL and likelihood sums stay float32). `None` (default):
+            Keras's global policy.
         seed: Seed of the model's `SeedGenerator`.
         **kwargs: Further `mm.MultimodalVAE` arguments.
 
@@ -334,7 +340,7 @@ def celeba(
     """
     if style_betas is None:
         style_betas = dict(SPEC.hyperparameters["style_betas"])
-    init = {"kernel_initializer": kernel_initializer}
+    init, precision = factory_kwargs(kernel_initializer, dtype_policy)
     model = MultimodalVAE(
         encoders={
             "image": CelebAImageEncoder(latent_dim, style_dim, dim, dropout,
@@ -358,6 +364,7 @@ def celeba(
         beta_style=beta_style,
         style_betas=style_betas,
         seed=seed,
+        **precision,
         **kwargs,
     )
     model.build({"image": (None,) + IMAGE_SHAPE,

@@ -3,6 +3,16 @@
 import keras
 
 
+def factory_kwargs(kernel_initializer, dtype_policy):
+    """`(network kwargs, model kwargs)` of a benchmark factory's arguments.
+
+    The networks get the initializer and, like the model, the precision
+    policy when one is given (`None`: Keras's global policy).
+    """
+    precision = {} if dtype_policy is None else {"dtype": dtype_policy}
+    return {"kernel_initializer": kernel_initializer, **precision}, precision
+
+
 class ReferenceNetwork(keras.layers.Layer):
     """A layer wrapping a functional network built from its input shape.
 

@@ -6,6 +6,7 @@ from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.benchmarks.common import blocks
 from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
 from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.benchmarks.common.network import factory_kwargs
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import MNIST_SHAPE
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SVHN_SHAPE
@@ -332,6 +333,7 @@ def mnist_svhn_text(
     likelihood_scale: float = 0.75,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
+    dtype_policy: str | keras.DTypePolicy | None = None,
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -355,13 +357,17 @@ def mnist_svhn_text(
         likelihood_scale: Scale of the Laplace likelihoods.
         kernel_initializer: Initializer of every convolution and Dense
             kernel of the networks (default Glorot uniform).
+        dtype_policy: Precision of the networks and the model, e.g.
+            `"mixed_bfloat16"` (float32 variables, bfloat16 computation; the
+            fusion, KL and likelihood sums stay float32). `None` (default):
+            Keras's global policy.
         seed: Seed of the model's `SeedGenerator`.
         **kwargs: Further `mm.MultimodalVAE` arguments.
 
     Returns:
         A built, uncompiled `mm.MultimodalVAE`.
     """
-    init = {"kernel_initializer": kernel_initializer}
+    init, precision = factory_kwargs(kernel_initializer, dtype_policy)
     model = MultimodalVAE(
         encoders={
             "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim,
@@ -387,6 +393,7 @@ def mnist_svhn_text(
         beta=beta,
         reconstruction_weights=dict(SPEC.reconstruction_weights),
         seed=seed,
+        **precision,
         **kwargs,
     )
     model.build({"mnist": (None,) + MNIST_SHAPE,

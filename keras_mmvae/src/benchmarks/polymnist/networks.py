@@ -6,6 +6,7 @@ from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.benchmarks.common import blocks
 from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
 from keras_mmvae.src.benchmarks.common.network import check_shape
+from keras_mmvae.src.benchmarks.common.network import factory_kwargs
 from keras_mmvae.src.benchmarks.polymnist.spec import IMAGE_SHAPE
 from keras_mmvae.src.likelihoods.likelihood import Gaussian
 from keras_mmvae.src.likelihoods.likelihood import Laplace
@@ -172,6 +173,7 @@ def polymnist(
     style_dim: int = 0,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
+    dtype_policy: str | keras.DTypePolicy | None = None,
     seed: int | None = None,
     **kwargs,
 ) -> MultimodalVAE:
@@ -205,6 +207,10 @@ def polymnist(
             Tune its KL weight with `beta_style`/`beta_content`.
         kernel_initializer: Initializer of every convolution and Dense
             kernel of the networks (default Glorot uniform).
+        dtype_policy: Precision of the networks and the model, e.g.
+            `"mixed_bfloat16"` (float32 variables, bfloat16 computation; the
+            fusion, KL and likelihood sums stay float32). `None` (default):
+            Keras's global policy.
         seed: Seed of the model's `SeedGenerator` (weights use Keras's global
             seed: call `keras.utils.set_random_seed` for reproducible
             initialisation).
@@ -225,7 +231,7 @@ def polymnist(
     ```
     """
     names = [f"m{i}" for i in range(int(num_modalities))]
-    init = {"kernel_initializer": kernel_initializer}
+    init, precision = factory_kwargs(kernel_initializer, dtype_policy)
     model = MultimodalVAE(
         encoders={
             n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,
@@ -245,6 +251,7 @@ def polymnist(
         beta=beta,
         reconstruction_weights={n: 1.0 for n in names},
         seed=seed,
+        **precision,
         **kwargs,
     )
     model.build({n: (None,) + IMAGE_SHAPE for n in names})
