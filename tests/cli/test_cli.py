@@ -43,6 +43,20 @@ def test_train_writes_checkpoint_and_resumes(data_dir, tmp_path, capsys):
     assert len(state["history"]["loss"]) == 2
 
 
+def test_train_precision_flag(data_dir, tmp_path):
+    out = tmp_path / "bf16"
+    assert run_cli("train", "--benchmark", "polymnist", "--data-dir",
+                   data_dir, "--out", out, "--epochs", "1", "--batch-size",
+                   "20", "--model-kwargs", SMALL_JSON, "--eval-every", "0",
+                   "--precision", "mixed_bfloat16") == 0
+    model = keras.saving.load_model(out / "checkpoint.keras")
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    assert model.encoders["m0"].compute_dtype == "bfloat16"
+    state = training.read_state(out)
+    assert state["settings"]["precision"] == "mixed_bfloat16"
+    assert np.isfinite(state["history"]["loss"]).all()
+
+
 class Interrupt(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 2:

@@ -136,6 +136,11 @@ def _parser():
     train.add_argument("--missing-rate", type=RATE, default=0.0,
                        help="drop modalities at random (MCAR) with this rate")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--precision", default=None,
+                       choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                       help="the model's dtype policy (default: Keras's "
+                       "global policy, float32); mixed_* keep float32 "
+                       "variables and fusion math")
     train.add_argument("--save-every", type=POSITIVE_INT, default=None,
                        metavar="STEPS", help="also checkpoint every STEPS "
                        "training steps inside an epoch (default: at epoch "
@@ -219,7 +224,8 @@ def _train_into(args, bench, training):
             **{"batch_size": args.batch_size, **engine_kwargs},
             learning_rate=args.learning_rate, seed=args.seed,
             missing_rate=args.missing_rate, model_kwargs=args.model_kwargs,
-            save_every_steps=args.save_every, callbacks=callbacks)
+            save_every_steps=args.save_every, precision=args.precision,
+            callbacks=callbacks)
     print(f"Trained {state['epochs_completed']} epoch(s); model in "
           f"{pathlib.Path(args.out) / 'checkpoint.keras'}")
 

@@ -228,7 +228,7 @@ def read_state(out_dir):
 def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
           learning_rate=None, seed=0, missing_rate=0.0, model_kwargs=None,
           dataset_kwargs=None, seconds=None, save_every_steps=None,
-          callbacks=(), verbose="auto"):
+          precision=None, callbacks=(), verbose="auto"):
     """Trains (or resumes) one model; returns `(model, state)`.
 
     Checkpoints at every epoch end and, with `save_every_steps`, every that
@@ -238,7 +238,8 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
     epoch's order, then the next epochs; weights, optimizer state and the
     model's random draws are those of an uninterrupted run. `seconds`
     bounds the wall time (the epoch in progress is cut short at the budget
-    and resumed from there by a rerun).
+    and resumed from there by a rerun). `precision` is the model's dtype
+    policy (e.g. `"mixed_bfloat16"`; default: Keras's global policy).
     """
     if verbose == "auto":  # progress bar on a terminal, a line per epoch else
         verbose = 1 if sys.stdout.isatty() else 2
@@ -252,6 +253,7 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
         "benchmark": benchmark, "fusion": fusion, "batch_size": batch_size,
         "learning_rate": learning_rate, "seed": seed,
         "missing_rate": missing_rate, "model_kwargs": model_kwargs or {},
+        **({"precision": precision} if precision else {}),
     }
     state = read_state(out_dir)
     checkpoint = out_dir / CHECKPOINT
@@ -272,7 +274,7 @@ def train(benchmark, fusion, data_dir, epochs, out_dir, batch_size=None,
     else:
         keras.utils.set_random_seed(seed)
         model = bench.factory(fusion=fusion, seed=seed,
-                              **(model_kwargs or {}))
+                              dtype_policy=precision, **(model_kwargs or {}))
         model.compile(optimizer=keras.optimizers.Adam(learning_rate))
         done, skip, history = 0, 0, {}
     if done >= epochs:
