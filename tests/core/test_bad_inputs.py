@@ -67,6 +67,20 @@ def test_bad_batches_raise_clear_errors(vae, method, case):
         run(vae, method, change(make_data(N)))
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"loss": "mse"}, "trains its own objective"),
+    ({"loss_weights": [1.0]}, "trains its own objective"),
+    ({"metrics": ["mae"]}, "EvaluationCallback"),
+    ({"weighted_metrics": ["mae"]}, "EvaluationCallback"),
+])
+def test_compile_refuses_a_loss_or_metrics(kwargs, message):
+    vae = make_vae()
+    with pytest.raises(ValueError, match=message):
+        vae.compile(optimizer="adam", **kwargs)
+    vae.compile(optimizer="adam", jit_compile=False)  # the rest goes through
+    assert not vae.jit_compile
+
+
 @pytest.mark.parametrize("method", ["fit", "evaluate", "predict"])
 def test_missing_key_in_a_training_batch(vae, method):
     with pytest.raises(ValueError, match="Missing modality key.*placeholder"):

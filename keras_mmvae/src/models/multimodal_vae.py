@@ -580,6 +580,34 @@ class MultimodalVAE(keras.Model):
         return self.beta * ops.minimum(done / self.kl_warmup_steps, 1.0)
 
     # ------------------------------------------------------------ fit & co.
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
+                metrics=None, weighted_metrics=None, **kwargs):
+        """`keras.Model.compile` without `loss` and `metrics`.
+
+        The objective is the model's own (the negative ELBO of its fusion,
+        set by `beta`, `reconstruction_weights` and the likelihoods), and
+        `fit`/`evaluate` already log its parts (`reconstruction_loss_<m>`,
+        `kl_loss`); the multimodal metrics are `mm.evaluation`'s
+        (`EvaluationCallback`). Passing `loss`, `loss_weights`, `metrics`
+        or `weighted_metrics` raises a `ValueError` instead of being
+        ignored.
+        """
+        if loss is not None or loss_weights is not None:
+            raise ValueError(
+                "MultimodalVAE trains its own objective (the negative ELBO); "
+                f"compile(loss={loss!r}, loss_weights={loss_weights!r}) "
+                "would be ignored. Remove `loss`/`loss_weights`; weigh the "
+                "objective with the model's `beta` and "
+                "`reconstruction_weights` instead.")
+        if metrics is not None or weighted_metrics is not None:
+            raise ValueError(
+                "compile(metrics=...) is not supported by MultimodalVAE: "
+                "there is no single prediction to compare with a target. "
+                "fit/evaluate log `reconstruction_loss_<modality>` and "
+                "`kl_loss`; for coherence, latent probes and log-likelihoods "
+                "pass `mm.evaluation.EvaluationCallback(...)` to `fit`.")
+        super().compile(optimizer=optimizer, **kwargs)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         if not self.built:
