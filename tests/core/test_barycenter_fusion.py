@@ -309,8 +309,10 @@ def test_extreme_log_variances_stay_finite():
         out = to_numpy(fusion(mean, log_var))
         assert all(np.all(np.isfinite(v)) for v in out.values()), preset
         # Clipped experts; a product of 3 experts + prior can be 4x sharper.
-        bound = 10.0 + (np.log(4.0) if preset in ("poe", "mopoe") else 0.0)
-        assert np.all(np.abs(out["log_var"]) <= bound + 1e-4), preset
+        low, high = fusion.log_var_clip
+        sharper = np.log(4.0) if preset in ("poe", "mopoe") else 0.0
+        assert np.all(out["log_var"] >= low - sharper - 1e-4), preset
+        assert np.all(out["log_var"] <= high + 1e-4), preset
 
         def loss(m, lv, fusion=fusion):
             out = fusion(m, lv)

@@ -56,6 +56,27 @@ def test_fit_lowers_the_loss(preset, names):
     assert all(np.isfinite(v).all() for v in history.values())
 
 
+def test_clipped_log_variances_are_counted():
+    assert mm.BarycenterFusion(mode="poe").log_var_clip == (-30.0, 20.0)
+    data = make_data(8)
+    mask = np.ones((8, 2), "float32")
+    mask[::2, 1] = 0.0  # b missing in half of the rows
+    low, high = -0.05, 0.05  # a narrow clip: many entries fall outside
+    vae = make_vae(fusion=mm.BarycenterFusion.from_preset(
+        "mwb", log_var_clip=(low, high), modality_names=["a", "b"]))
+    out = vae({**data, "mask": mask}, training=True)
+    log_var = to_numpy(vae.encode_experts(data)[1])
+    share = ((log_var < low) | (log_var > high)).mean(axis=-1)  # (B, M)
+    expected = (share * mask).sum(-1) / mask.sum(-1)
+    assert 0 < expected.mean() < 1
+    np.testing.assert_allclose(to_numpy(out["log_var_clipped"]), expected,
+                               atol=1e-6)
+    vae.compile(optimizer="adam")
+    history = vae.fit({**data, "mask": mask}, batch_size=8, epochs=1,
+                      verbose=0).history
+    assert 0 < history["log_var_clipped"][0] < 1
+
+
 def test_evaluate_and_predict():
     data = make_data(64)
     vae = make_vae(fusion="mopoe")

@@ -103,7 +103,10 @@ class BarycenterFusion(keras.layers.Layer):
         modality_names: Optional list of the `M` modality names, used to
             resolve named subsets.
         log_var_clip: `(low, high)` clip applied to expert log-variances
-            before fusion.
+            before fusion (default `(-30, 20)`, keras-hub's range; a clipped
+            entry gets no gradient, and `fit` logs the share of clipped
+            entries as `log_var_clipped`). Models saved with the earlier
+            default `(-10, 10)` keep it.
         seed: Accepted and kept in the config for compatibility; the layer
             draws with the generator passed to `sample` and
             `posterior_sample` (the model's or the evaluation's).
@@ -149,7 +152,7 @@ class BarycenterFusion(keras.layers.Layer):
         weights=None,
         normalize=None,
         modality_names=None,
-        log_var_clip=(-10.0, 10.0),
+        log_var_clip=(-30.0, 20.0),
         seed=None,
         **kwargs,
     ):

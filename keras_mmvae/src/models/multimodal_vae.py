@@ -297,6 +297,7 @@ class MultimodalVAE(keras.Model):
             name="reconstruction_loss"
         )
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        self.clip_tracker = keras.metrics.Mean(name="log_var_clipped")
         self.modality_trackers = [
             keras.metrics.Mean(name=f"reconstruction_loss_{n}") for n in names
         ]
@@ -458,6 +459,7 @@ class MultimodalVAE(keras.Model):
         result = self.fusion.sample(mean, log_var, mask=mask,
                                     subset_sampling=self.subset_sampling,
                                     seed=self.seed_generator)
+        result["log_var_clipped"] = self._clipped_fraction(log_var, mask)
         members = result.pop("members")
         style_samples = {}
         if styles:
@@ -469,6 +471,18 @@ class MultimodalVAE(keras.Model):
             result.update(self._unimodal_terms(mean, log_var, mask,
                                                style_samples, training))
         return result
+
+    def _clipped_fraction(self, log_var, mask):
+        """Per example, the share of available experts' log-variance entries
+        outside the fusion's `log_var_clip` (they get no gradient)."""
+        low, high = self.fusion.log_var_clip
+        outside = ops.cast(ops.logical_or(log_var < low, log_var > high),
+                           log_var.dtype)
+        per_expert = ops.mean(outside, axis=-1)
+        if mask is None:
+            return ops.mean(per_expert, axis=-1)
+        return ops.sum(per_expert * mask, axis=-1) / ops.maximum(
+            ops.sum(mask, axis=-1), 1.0)
 
     def _sample_styles(self, styles, mask, members):
         """Style samples per modality and their KLs `(B, M)`.
@@ -557,6 +571,7 @@ class MultimodalVAE(keras.Model):
         kl = batch_mean(kl)
         self.reconstruction_tracker.update_state(rec_total)
         self.kl_tracker.update_state(kl)
+        self.clip_tracker.update_state(ops.mean(y_pred["log_var_clipped"]))
         return share_of_global_mean(rec_total + beta * kl + unimodal)
 
     @staticmethod
