@@ -245,6 +245,12 @@ def test_save_and_load_round_trip(preset, tmp_path):
     for got, want in zip(loaded.encode(query), vae.encode(query)):
         np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
     assert loaded.fusion.get_config() == vae.fusion.get_config()
+    # Compiled with its optimizer state (our `compile` is custom, so the
+    # model restores it itself).
+    assert loaded.compiled and len(loaded.optimizer.variables) == len(
+        vae.optimizer.variables)
+    for got, want in zip(loaded.optimizer.variables, vae.optimizer.variables):
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
     # The random state travels too: the reloaded model draws what the
     # original draws next.
     np.testing.assert_array_equal(to_numpy(loaded.seed_generator.state),

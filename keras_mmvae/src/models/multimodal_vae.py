@@ -623,6 +623,13 @@ class MultimodalVAE(keras.Model):
                 "pass `mm.evaluation.EvaluationCallback(...)` to `fit`.")
         super().compile(optimizer=optimizer, **kwargs)
 
+    def compile_from_config(self, config):
+        # Keras skips this for models that override `compile`: restore the
+        # optimizer (and its state) of a saved model ourselves.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         if not self.built:
