@@ -208,7 +208,7 @@ def test_demo_writes_its_outputs(tmp_path):
     report = json.loads((out / "metrics.json").read_text())
     assert report["data"]["modalities"] == ["m0", "m1", "m2", "text"]
     assert report["settings"]["subset_sampling"] == "auto"
-    assert report["backend"] == "tensorflow"
+    assert report["backend"] == keras.config.backend()
     assert report["package_version"] == mm.__version__
     assert report["precision_policy"] == "float32"
     assert report["models"]["mwb"]["model"]["fusion"] == "mwb"
