@@ -185,8 +185,6 @@ def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
                                shuffle=False, drop_last=False)
     test = bench.dataset.load(data_dir, split=bench.test_split,
                               shuffle=False, drop_last=False)
-    rows = np.random.default_rng(seed).permutation(test.num_examples)
-    test = test.get(np.sort(rows[:num_eval]))
     return evaluation_callbacks(
         bench.modalities, train, test, out_dir, every_n_epochs,
         models.load_classifiers(classifiers_dir) if classifiers_dir
@@ -195,11 +193,20 @@ def curve_callbacks(bench, data_dir, out_dir, every_n_epochs,
 
 def evaluation_callbacks(names, train, test, out_dir, every_n_epochs,
                          classifiers=None, num_eval=1000, seed=0):
-    """The learning-curve callbacks for in-memory `(inputs, labels)` data."""
+    """The learning-curve callbacks, evaluating `num_eval` drawn test rows.
+
+    `test` is `(inputs, labels)` arrays or a `MultimodalDataset`, which
+    reads only the drawn rows.
+    """
     from keras_mmvae import evaluation
 
-    rows = np.random.default_rng(seed).permutation(len(test[1]))[:num_eval]
-    test = ({k: v[rows] for k, v in test[0].items()}, test[1][rows])
+    if hasattr(test, "get"):
+        rows = np.random.default_rng(seed).permutation(test.num_examples)
+        test = test.get(np.sort(rows[:num_eval]))
+    else:
+        rows = np.random.default_rng(seed).permutation(len(test[1]))
+        rows = rows[:num_eval]
+        test = ({k: v[rows] for k, v in test[0].items()}, test[1][rows])
     names = list(names)
     singles = [(n,) for n in names]
     metrics = ["linear_probe"]
