@@ -95,7 +95,7 @@ def build(fusion):
         likelihoods={"left": "bernoulli", "right": "bernoulli",
                      "label": "categorical"},
         fusion=fusion,
-        reconstruction_weights={"label": 50.0},
+        reconstruction_weights="balanced",
         seed=0,
     )
     vae.compile(optimizer=keras.optimizers.Adam(2e-3))

@@ -85,7 +85,7 @@ vae = mm.MultimodalVAE(
               "label": mm.layers.MLPDecoder((10,), hidden_dims=(64,))},
     likelihoods={"image": "bernoulli", "label": "categorical"},
     fusion="mwb",
-    reconstruction_weights={"label": 50.0},
+    reconstruction_weights="balanced",
     seed=0,
 )
 vae.compile(optimizer=keras.optimizers.Adam(2e-3))

@@ -77,8 +77,10 @@ print({name: array.shape for name, array in train.items()})
 # alone, both). See [Fusion as a barycenter](../../concepts/barycenters/).
 #
 # The image has 784 terms in its log-likelihood and the label one, so the
-# label's reconstruction term is weighted up (the MoPoE convention weights
-# each modality by the ratio of sizes; a smaller weight is enough here).
+# label's reconstruction term is weighted up: `reconstruction_weights=
+# "balanced"` applies the MoPoE convention, each modality weighted by the
+# largest modality's size over its own (here 1 for the image, 784 for the
+# label; `vae.reconstruction_weights` shows them once the model is built).
 
 # %%
 LATENT = 16
@@ -93,7 +95,7 @@ vae = mm.MultimodalVAE(
     },
     likelihoods={"image": "bernoulli", "label": "categorical"},
     fusion="mwb",
-    reconstruction_weights={"label": 50.0},
+    reconstruction_weights="balanced",
     seed=0,
 )
 vae.compile(optimizer=keras.optimizers.Adam(2e-3))
