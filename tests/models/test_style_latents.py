@@ -118,3 +118,29 @@ def test_cross_modal_style_prior_uses_own_style_only_inside_the_subset():
     a, b = decoded["prior"]["a"], decoded["prior"]["b"]
     assert own(a[:10]) and prior(a[10:20]) and own(a[20:])
     assert prior(b[:10]) and own(b[10:20]) and own(b[20:])
+
+
+def test_style_latents_on_some_modalities_only():
+    """Images with private latents beside a text without (MMVAE+ on
+    MNIST-SVHN-Text): style KL 0 for the modality without one."""
+    model = mm.MultimodalVAE(
+        encoders={"a": StyleEncoder(3, 2),
+                  "b": mm.layers.MLPEncoder(3, hidden_dims=(8,))},
+        decoders={n: mm.layers.MLPDecoder((4,), hidden_dims=(8,))
+                  for n in "ab"},
+        likelihoods={n: "gaussian" for n in "ab"},
+        fusion="mwb", beta_style=2.0, seed=0)
+    model.build({n: (None, 4) for n in "ab"})
+    assert model.style_dims == {"a": 2, "b": 0}
+    assert model.decoders["b"].hidden[0].kernel.shape == (3, 8)
+    x = _data()
+    out = model(x, training=True)
+    _, _, styles = model.encode_experts(x)
+    np.testing.assert_allclose(to_numpy(out["style_kl"])[:, 0],
+                               to_numpy(kl_to_standard_normal(*styles["a"])),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(to_numpy(out["style_kl"])[:, 1], 0.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    losses = model.fit(x, batch_size=32, epochs=3, verbose=0).history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+    assert model.conditional_generate({"b": x["b"][:5]})["a"].shape == (5, 4)

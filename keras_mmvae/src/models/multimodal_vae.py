@@ -489,13 +489,17 @@ class MultimodalVAE(keras.Model):
 
         Decoder `m` gets its own style posterior sample where `m` is
         available (and, with `cross_modal_style="prior"`, inside the chosen
-        component or subset `members`), a prior sample elsewhere.
+        component or subset `members`), a prior sample elsewhere. A
+        modality without a style latent has style KL 0.
         """
         own = mask
         if self.cross_modal_style == "prior" and members is not None:
             own = members if mask is None else members * mask
         samples, kls = {}, []
         for i, name in enumerate(self.modality_names):
+            if name not in styles:
+                kls.append(None)
+                continue
             s_mean, s_log_var = styles[name]
             sample = reparameterize(s_mean, s_log_var,
                                     seed=self.seed_generator)
@@ -507,7 +511,9 @@ class MultimodalVAE(keras.Model):
                 sample = ops.where(own[:, i:i + 1] > 0, sample, prior)
             samples[name] = sample
             kls.append(kl_to_standard_normal(s_mean, s_log_var))
-        return samples, ops.stack(kls, axis=1)
+        zero = ops.zeros_like(next(kl for kl in kls if kl is not None))
+        return samples, ops.stack(
+            [zero if kl is None else kl for kl in kls], axis=1)
 
     def _unimodal_terms(self, mean, log_var, mask, style_samples, training):
         outputs, kls = {}, []
