@@ -59,7 +59,9 @@ def parse_args():
                    help="crop the procedural textures to this size first "
                    "(29: one fixed background per modality); 0 = 256")
     p.add_argument("--network", default="demo", choices=("demo", "reference"))
-    p.add_argument("--kernel-initializer", default="glorot_uniform")
+    p.add_argument("--kernel-initializer", default="glorot_uniform",
+                   help="a Keras initializer name, or \"torch\" (PyTorch's "
+                   "default: U(±1/sqrt(fan_in)))")
     p.add_argument("--likelihood", default="laplace",
                    choices=("laplace", "gaussian"))
     p.add_argument("--likelihood-scale", type=float, default=0.75)
@@ -125,8 +127,16 @@ def classifiers(folder, train, test, num_modalities):
     return found
 
 
+# PyTorch's default for Conv/Linear/ConvTranspose kernels, U(±1/sqrt(fan_in))
+# (its fan_in of a transposed kernel is k·k·out, as Keras computes it).
+INITIALIZERS = {"torch": {"class_name": "VarianceScaling", "config": {
+    "scale": 1 / 3, "mode": "fan_in", "distribution": "uniform"}}}
+
+
 def build_model(args):
     images = [f"m{m}" for m in range(args.num_modalities)]
+    initializer = INITIALIZERS.get(args.kernel_initializer,
+                                   args.kernel_initializer)
     if not args.text:
         return mm.models.polymnist(
             fusion=args.fusion, latent_dim=args.latent_dim,
@@ -134,13 +144,13 @@ def build_model(args):
             style_dim=args.style_dim, beta_style=args.beta_style,
             likelihood_scale=args.likelihood_scale,
             likelihood=args.likelihood,
-            kernel_initializer=args.kernel_initializer,
+            kernel_initializer=initializer,
             subset_sampling=SAMPLING[args.subset_sampling],
             cross_modal_style=args.cross_modal_style,
             kl_warmup_steps=args.kl_warmup_steps,
             seed=args.seed, **NETWORKS[args.network])
     net = dict(NETWORKS[args.network])
-    init = {"kernel_initializer": args.kernel_initializer}
+    init = {"kernel_initializer": initializer}
     encoders = {n: mm.models.PolyMNISTEncoder(
         args.latent_dim, net.get("encoder_filters", (32, 64, 128)),
         net.get("hidden_dim", 512), style_dim=args.style_dim, **init)

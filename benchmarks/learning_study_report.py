@@ -18,7 +18,8 @@ DEFAULTS = {"fusion": "mwb", "learning_rate": 1e-3, "batch_size": 256,
             "latent_dim": 64, "style_dim": 0, "beta": 2.5,
             "num_train": 20000, "num_modalities": 5, "likelihood": "laplace",
             "likelihood_scale": 0.75, "text": False, "kl_warmup_steps": 0,
-            "cross_modal_style": "posterior", "background_size": 0}
+            "cross_modal_style": "posterior", "background_size": 0,
+            "kernel_initializer": "glorot_uniform"}
 
 
 def changes(args):
