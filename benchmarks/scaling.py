@@ -48,7 +48,8 @@ def child(devices, preset, batch, steps, warmup, latent_dim):
     else:
         raise SystemExit("Keras has no data-parallel engine on " + backend)
     with scope:
-        result = train_step.measure(preset, batch, steps, warmup, latent_dim)
+        result = train_step.measure(preset, "factory", batch, steps, warmup,
+                                    latent_dim, "float32", num_modalities=5)
     result["devices"] = devices
     result["allreduce_mb_per_replica_step"] = round(
         2 * (devices - 1) / devices * result["params"] * 4 / 2**20, 1)

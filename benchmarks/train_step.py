@@ -35,24 +35,24 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MULTIVAE = ROOT.parent / "shared" / "bench" / "multivae_baseline.sh"
-NAMES = [f"m{i}" for i in range(5)]
 
 
 # ------------------------------------------------------------ one process
-def build(preset, network, latent_dim):
+def build(preset, network, latent_dim, num_modalities):
     import keras
 
     import keras_mmvae as mm
 
     if network == "factory":
         return mm.models.polymnist(fusion=preset, latent_dim=latent_dim,
-                                   seed=0)
+                                   num_modalities=num_modalities, seed=0)
+    names = [f"m{i}" for i in range(num_modalities)]
     return mm.MultimodalVAE(
         encoders={n: mm.layers.ConvEncoder(latent_dim, name=f"enc_{n}")
-                  for n in NAMES},
+                  for n in names},
         decoders={n: mm.layers.ConvDecoder((28, 28, 3), name=f"dec_{n}")
-                  for n in NAMES},
-        likelihoods={n: mm.likelihoods.Laplace(0.75) for n in NAMES},
+                  for n in names},
+        likelihoods={n: mm.likelihoods.Laplace(0.75) for n in names},
         fusion=preset, beta=2.5, seed=0,
         name=f"generic_{keras.config.backend()}")
 
@@ -107,16 +107,18 @@ def step_timer():
     return StepTimer()
 
 
-def measure(preset, network, batch, steps, warmup, latent_dim, precision):
+def measure(preset, network, batch, steps, warmup, latent_dim, precision,
+            num_modalities):
     import keras
 
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
-    model = build(preset, network, latent_dim)
+    model = build(preset, network, latent_dim, num_modalities)
     model.compile(optimizer=keras.optimizers.Adam(5e-4))
     rng = np.random.default_rng(0)
     n = batch * (steps + warmup)
-    data = {m: rng.random((n, 28, 28, 3), dtype="float32") for m in NAMES}
+    data = {m: rng.random((n, 28, 28, 3), dtype="float32")
+            for m in model.modality_names}
     timer = step_timer()
     model.fit(data, batch_size=batch, epochs=1, shuffle=False, verbose=0,
               callbacks=[timer])
@@ -127,6 +129,7 @@ def measure(preset, network, batch, steps, warmup, latent_dim, precision):
     return {
         "library": "keras_mmvae", "backend": keras.config.backend(),
         "preset": preset, "network": network, "precision": precision,
+        "num_modalities": num_modalities,
         "batch": batch, "params": model.count_params(),
         "first_step_s": round(timer.times[0], 3),
         "median_step_s": round(median, 4),
@@ -167,7 +170,8 @@ def run_child(backend, preset, args):
                "--network", args.network, "--batch", str(args.batch),
                "--steps", str(args.steps), "--warmup", str(args.warmup),
                "--latent-dim", str(args.latent_dim),
-               "--precision", args.precision]
+               "--precision", args.precision,
+               "--num-modalities", str(args.num_modalities)]
     result = subprocess.run(command, env=env, capture_output=True,
                             text=True)
     if result.returncode != 0:
@@ -203,6 +207,8 @@ def main():
                         help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--latent-dim", type=int, default=512)
+    parser.add_argument("--num-modalities", type=int, default=5,
+                        help="modalities of the model (MultiVae: always 5)")
     parser.add_argument("--versus-multivae", action="store_true",
                         help="also run ../shared/bench/multivae_baseline.sh "
                         "(MoPoE) in this invocation and print ratios")
@@ -211,7 +217,8 @@ def main():
     if args.child:
         print(json.dumps(measure(args.child, args.network, args.batch,
                                  args.steps, args.warmup, args.latent_dim,
-                                 args.precision)), flush=True)
+                                 args.precision, args.num_modalities)),
+              flush=True)
         return
 
     load = os.getloadavg()[0]
