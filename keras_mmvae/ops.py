@@ -4,6 +4,7 @@ from keras_mmvae.src.ops.full_covariance import w2_barycenter_full
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
 from keras_mmvae.src.ops.fusion import w2_barycenter
+from keras_mmvae.src.ops.fusion import w2_barycenter_kl
 from keras_mmvae.src.ops.gaussian import gaussian_log_prob
 from keras_mmvae.src.ops.gaussian import kl_divergence
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
@@ -31,5 +32,6 @@ __all__ = [
     "subset_matrix",
     "w2_barycenter",
     "w2_barycenter_full",
+    "w2_barycenter_kl",
     "wasserstein2",
 ]

@@ -3,8 +3,10 @@ closed forms (method.md §3-§5), with masks, weights and the prior expert."""
 
 import numpy as np
 import pytest
+from keras import ops
 
 import keras_mmvae as mm
+from keras_mmvae.src.testing.gradients import gradients
 from keras_mmvae.src.testing.test_case import assert_all_close
 
 B, S, M, D = 4, 3, 3, 5
@@ -142,3 +144,35 @@ def test_moment_match_has_the_moments_of_the_mixture():
         np.array([[0.5, 0.5]], "float32"))
     assert_all_close(m, [[1.0]])
     assert_all_close(np.exp(lv), [[6.0]], rtol=1e-5)
+
+
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_w2_barycenter_kl_is_the_kl_of_each_barycenter(with_prior):
+    """Gram-matrix KL = NumPy KL of the closed-form barycenters, with
+    absent experts holding extreme values."""
+    mean, log_var, weights, prior, mask = cases(with_prior)
+    got = mm.ops.w2_barycenter_kl(mean, log_var, weights,
+                                  prior_weight=prior, mask=mask)
+    fused_mean, fused_log_var = numpy_w2(mean, log_var, weights, prior, mask)
+    want = 0.5 * np.sum(np.exp(fused_log_var) + fused_mean**2 - 1.0
+                        - fused_log_var, axis=-1)
+    assert got.shape == (len(mask), S)
+    assert_all_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_w2_barycenter_kl_gradients_equal_the_direct_kl(with_prior):
+    mean, log_var, weights, prior, mask = cases(with_prior)
+    cotangent = RNG.normal(size=(len(mask), S)).astype("float32")
+    direct = lambda m, v: mm.ops.kl_to_standard_normal(  # noqa: E731
+        *mm.ops.w2_barycenter(m, v, weights, prior_weight=prior, mask=mask))
+    gram = lambda m, v: mm.ops.w2_barycenter_kl(  # noqa: E731
+        m, v, weights, prior_weight=prior, mask=mask)
+    weigh = lambda kl: ops.sum(ops.multiply(kl, cotangent))  # noqa: E731
+    want = gradients(lambda m, v: weigh(direct(m, v)), mean, log_var)
+    got = gradients(lambda m, v: weigh(gram(m, v)), mean, log_var)
+    for name, g, w in zip(("mean", "log_var"), got, want):
+        assert np.all(np.isfinite(g)), name
+        np.testing.assert_allclose(g, w, atol=1e-4, rtol=1e-4, err_msg=name)
+        # Absent experts get exactly zero gradient.
+        np.testing.assert_array_equal(g[mask == 0], 0.0, err_msg=name)

@@ -12,6 +12,7 @@ from keras_mmvae.src.ops.fusion import mixture_log_prob
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
 from keras_mmvae.src.ops.fusion import w2_barycenter
+from keras_mmvae.src.ops.fusion import w2_barycenter_kl
 from keras_mmvae.src.ops.gaussian import gaussian_log_prob
 from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 from keras_mmvae.src.ops.gaussian import reparameterize
@@ -353,9 +354,19 @@ class BarycenterFusion(keras.layers.Layer):
         available (the joint posterior of the available experts); otherwise
         all its members must be available.
         """
-        membership = ops.convert_to_tensor(membership, dtype=mean.dtype)
+        weights, prior_weight, valid = self._component_weights(
+            mask, membership, any_member)
+        fused_mean, fused_log_var = self._barycenter(
+            mean, log_var, weights, prior_weight, mask)
+        return fused_mean, fused_log_var, valid
+
+    def _component_weights(self, mask, membership, any_member):
+        """`(B, S, M)` expert weights, `(B, S)` prior weights and validity
+        of each component (see `_fuse`)."""
+        dtype = mask.dtype
+        membership = ops.convert_to_tensor(membership, dtype=dtype)
         num = self.num_modalities
-        lam = self.expert_weights(mean.dtype)
+        lam = self.expert_weights(dtype)
         # (B, S, M) weights: membership x availability x λ.
         present = membership[None, :, :] * mask[:, None, :]
         weights = present * lam[None, None, :]
@@ -368,26 +379,25 @@ class BarycenterFusion(keras.layers.Layer):
         if self.prior_expert is True:
             with_prior = ops.ones_like(count)
         elif self.prior_expert == "full":
-            with_prior = ops.cast(ops.equal(count, float(num)), mean.dtype)
+            with_prior = ops.cast(ops.equal(count, float(num)), dtype)
         else:
             with_prior = ops.zeros_like(count)
         prior_weight = with_prior * ops.mean(lam)
         # Components with no weight at all become the prior N(0, I).
         total = ops.sum(weights, axis=-1) + prior_weight
-        prior_weight = prior_weight + ops.cast(total <= 0, mean.dtype)
+        prior_weight = prior_weight + ops.cast(total <= 0, dtype)
+        return weights, prior_weight, ops.cast(valid, dtype)
+
+    def _barycenter(self, mean, log_var, weights, prior_weight, mask):
+        """`(mean, log_var)` `(B, S, D)` of the components' barycenters."""
         if self.mode == "w2":
-            fused_mean, fused_log_var = w2_barycenter(
-                mean, log_var, weights, prior_weight, mask=mask
-            )
-        else:
-            normalize = self.normalize
-            if normalize is None:
-                normalize = self.weights_spec is not None
-            fused_mean, fused_log_var = product_of_experts(
-                mean, log_var, weights, prior_weight, normalize=normalize,
-                mask=mask,
-            )
-        return fused_mean, fused_log_var, ops.cast(valid, mean.dtype)
+            return w2_barycenter(mean, log_var, weights, prior_weight,
+                                 mask=mask)
+        normalize = self.normalize
+        if normalize is None:
+            normalize = self.weights_spec is not None
+        return product_of_experts(mean, log_var, weights, prior_weight,
+                                  normalize=normalize, mask=mask)
 
     def _mixture_weight(self, valid, dtype):
         if self.mode == "moe":
@@ -566,7 +576,7 @@ class BarycenterFusion(keras.layers.Layer):
             subset (`None` when all of them are used).
         """
         selection = self.subset_selection(subset_sampling, mask is not None)
-        if self.is_mixture:
+        if self.is_mixture and self.mode == "moe":
             fused = self(mean, log_var, mask=mask)
             component = choose_components(fused["weight"], selection,
                                           seed=seed)
@@ -575,10 +585,38 @@ class BarycenterFusion(keras.layers.Layer):
             component_kl = kl_to_standard_normal(fused["mean"],
                                                  fused["log_var"])
             kl = ops.sum(fused["weight"] * component_kl, axis=-1)
-            dtype = fused["mean"].dtype
-            members = ops.matmul(
-                ops.one_hot(component, self.num_components, dtype=dtype),
-                ops.convert_to_tensor(self.membership, dtype=dtype))
+            members = self._members(component, fused["mean"].dtype)
+            chosen = {"component": component}
+        elif self.is_mixture:
+            # The chosen component is fused on its own and the KL of a W2
+            # mixture comes from Gram matrices: neither needs every
+            # component's (B, S, D) parameters (MWB with many modalities).
+            if not self.built:
+                self.build(ops.shape(mean))
+            mean, log_var, mask = self._prepare(mean, log_var, mask)
+            weights, prior_weight, valid = self._component_weights(
+                mask, self.membership, any_member=self.subsets == "joint")
+            weight = self._mixture_weight(valid, mean.dtype)
+            component = choose_components(weight, selection, seed=seed)
+            one_hot = ops.one_hot(component, self.num_components,
+                                  dtype=mean.dtype)
+            q_mean, q_log_var = self._barycenter(
+                mean, log_var,
+                ops.einsum("bs,bsm->bm", one_hot, weights)[:, None, :],
+                ops.sum(one_hot * prior_weight, axis=-1)[:, None], mask)
+            z = reparameterize(q_mean[:, 0], q_log_var[:, 0], seed=seed)
+            fused_mean, fused_log_var = self._barycenter(
+                mean, log_var, weights, prior_weight, mask)
+            if self.mode == "w2":
+                component_kl = w2_barycenter_kl(mean, log_var, weights,
+                                                prior_weight, mask=mask)
+            else:
+                component_kl = kl_to_standard_normal(fused_mean,
+                                                     fused_log_var)
+            kl = ops.sum(weight * component_kl, axis=-1)
+            fused = {"mean": fused_mean, "log_var": fused_log_var,
+                     "weight": weight}
+            members = self._members(component, mean.dtype)
             chosen = {"component": component}
         else:
             used = mask
@@ -595,6 +633,12 @@ class BarycenterFusion(keras.layers.Layer):
             members = used
             chosen = {} if used is None else {"subset": used}
         return {**chosen, **fused, "z": z, "kl": kl, "members": members}
+
+    def _members(self, component, dtype):
+        """`(B, M)` modalities of each row's chosen component."""
+        return ops.matmul(
+            ops.one_hot(component, self.num_components, dtype=dtype),
+            ops.convert_to_tensor(self.membership, dtype=dtype))
 
     def compute_output_spec(self, mean, log_var, mask=None):
         batch, _, dim = mean.shape
