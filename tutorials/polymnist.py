@@ -209,6 +209,11 @@ show(ev.plot_generations({k: keras.ops.convert_to_numpy(v)
 # In small mode these are the numbers of a few seconds of training on a
 # small synthetic PolyMNIST: they check that the pipeline works and are not
 # benchmark results (see [Benchmarks › PolyMNIST](../../benchmarks/polymnist/)).
+# Expect chance-level coherence (0.1) here: five image-only modalities need
+# over a thousand steps before even the latent probe rises (the
+# [learning study](../../benchmarks/learning-study/) and the PolyMNIST
+# learning curves show it), so small mode checks the pipeline and full mode
+# checks the protocol's numbers.
 #
 # ## Checks
 
