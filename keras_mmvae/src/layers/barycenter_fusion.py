@@ -356,8 +356,16 @@ class BarycenterFusion(keras.layers.Layer):
         """
         weights, prior_weight, valid = self._component_weights(
             mask, membership, any_member)
-        fused_mean, fused_log_var = self._barycenter(
-            mean, log_var, weights, prior_weight, mask)
+        if self.mode == "w2":
+            fused_mean, fused_log_var = w2_barycenter(
+                mean, log_var, weights, prior_weight, mask=mask)
+        else:
+            normalize = self.normalize
+            if normalize is None:
+                normalize = self.weights_spec is not None
+            fused_mean, fused_log_var = product_of_experts(
+                mean, log_var, weights, prior_weight, normalize=normalize,
+                mask=mask)
         return fused_mean, fused_log_var, valid
 
     def _component_weights(self, mask, membership, any_member):
@@ -387,17 +395,6 @@ class BarycenterFusion(keras.layers.Layer):
         total = ops.sum(weights, axis=-1) + prior_weight
         prior_weight = prior_weight + ops.cast(total <= 0, dtype)
         return weights, prior_weight, ops.cast(valid, dtype)
-
-    def _barycenter(self, mean, log_var, weights, prior_weight, mask):
-        """`(mean, log_var)` `(B, S, D)` of the components' barycenters."""
-        if self.mode == "w2":
-            return w2_barycenter(mean, log_var, weights, prior_weight,
-                                 mask=mask)
-        normalize = self.normalize
-        if normalize is None:
-            normalize = self.weights_spec is not None
-        return product_of_experts(mean, log_var, weights, prior_weight,
-                                  normalize=normalize, mask=mask)
 
     def _mixture_weight(self, valid, dtype):
         if self.mode == "moe":
@@ -576,7 +573,7 @@ class BarycenterFusion(keras.layers.Layer):
             subset (`None` when all of them are used).
         """
         selection = self.subset_selection(subset_sampling, mask is not None)
-        if self.is_mixture and self.mode == "moe":
+        if self.is_mixture and self.mode != "w2":
             fused = self(mean, log_var, mask=mask)
             component = choose_components(fused["weight"], selection,
                                           seed=seed)
@@ -588,9 +585,10 @@ class BarycenterFusion(keras.layers.Layer):
             members = self._members(component, fused["mean"].dtype)
             chosen = {"component": component}
         elif self.is_mixture:
-            # The chosen component is fused on its own and the KL of a W2
-            # mixture comes from Gram matrices: neither needs every
-            # component's (B, S, D) parameters (MWB with many modalities).
+            # MWB: the chosen component is fused on its own and the KL
+            # comes from Gram matrices, so the training step needs no
+            # component's (B, S, D) parameters (many modalities); the
+            # returned "mean"/"log_var" are pruned when unused.
             if not self.built:
                 self.build(ops.shape(mean))
             mean, log_var, mask = self._prepare(mean, log_var, mask)
@@ -600,19 +598,15 @@ class BarycenterFusion(keras.layers.Layer):
             component = choose_components(weight, selection, seed=seed)
             one_hot = ops.one_hot(component, self.num_components,
                                   dtype=mean.dtype)
-            q_mean, q_log_var = self._barycenter(
+            q_mean, q_log_var = w2_barycenter(
                 mean, log_var,
                 ops.einsum("bs,bsm->bm", one_hot, weights)[:, None, :],
-                ops.sum(one_hot * prior_weight, axis=-1)[:, None], mask)
+                ops.sum(one_hot * prior_weight, axis=-1)[:, None], mask=mask)
             z = reparameterize(q_mean[:, 0], q_log_var[:, 0], seed=seed)
-            fused_mean, fused_log_var = self._barycenter(
-                mean, log_var, weights, prior_weight, mask)
-            if self.mode == "w2":
-                component_kl = w2_barycenter_kl(mean, log_var, weights,
-                                                prior_weight, mask=mask)
-            else:
-                component_kl = kl_to_standard_normal(fused_mean,
-                                                     fused_log_var)
+            fused_mean, fused_log_var = w2_barycenter(
+                mean, log_var, weights, prior_weight, mask=mask)
+            component_kl = w2_barycenter_kl(mean, log_var, weights,
+                                            prior_weight, mask=mask)
             kl = ops.sum(weight * component_kl, axis=-1)
             fused = {"mean": fused_mean, "log_var": fused_log_var,
                      "weight": weight}

@@ -161,21 +161,15 @@ def product_of_experts(mean, log_var, weights, prior_weight=None,
     mean, log_var, weights, prior_weight, mask = _tensors(
         mean, log_var, weights, prior_weight, mask)
     if normalize:
-        total = ops.sum(weights, axis=-1)
-        if prior_weight is not None:
-            total = total + prior_weight
-            prior_weight = prior_weight / total
-        weights = weights / total[..., None]
+        weights, prior_weight = _normalized(weights, prior_weight)
     scaled_precision, shift = _shifted_exp(-log_var, mask)
     precision = ops.einsum("bsm,bmd->bsd", weights, scaled_precision)
     if prior_weight is not None:
         precision = precision + prior_weight[..., None] * ops.exp(
             -shift
         )[:, None, :]
-    if mask is not None:
-        mean = ops.where(mask[:, :, None] > 0, mean, ops.zeros_like(mean))
     weighted_mean = ops.einsum("bsm,bmd->bsd", weights,
-                               scaled_precision * mean)
+                               scaled_precision * _masked(mean, mask))
     fused_mean = weighted_mean / precision
     fused_log_var = -(shift[:, None, :] + ops.log(precision))
     return fused_mean, fused_log_var
