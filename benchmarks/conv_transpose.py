@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_mmvae.src.layers.conv_transpose import Conv2DTranspose
 
-IMPLEMENTATIONS = ("transpose", "subpixel")
+IMPLEMENTATIONS = ("transpose", "subpixel", "gemm")
 LAYERS = [(64, 0, "relu"), (32, 1, "relu"), (3, 1, None)]  # (C, op, act)
 
 

@@ -1,4 +1,4 @@
-"""`Conv2DTranspose`: PyTorch padding, and sub-pixel = transposed conv."""
+"""`Conv2DTranspose`: PyTorch padding; sub-pixel and GEMM = transposed conv."""
 
 import keras
 import numpy as np
@@ -22,6 +22,9 @@ TORCH_CASES = [
 ]
 
 
+FORMULATIONS = ("transpose", "subpixel", "gemm")
+
+
 def _oracle(x, kernel, bias, stride, padding, output_padding):
     """NumPy PyTorch `ConvTranspose2d`: `y[s·i + t] += x[i] · w[t]`, crop."""
     batch, height, width, _ = x.shape
@@ -39,21 +42,21 @@ def _oracle(x, kernel, bias, stride, padding, output_padding):
 
 
 def _layers(filters, kernel, stride, padding, output_padding, x):
-    """The two implementations with the same (random) weights, built."""
+    """Every implementation with the same (random) weights, built."""
     made = [Conv2DTranspose(filters, kernel, strides=stride, padding=padding,
                             output_padding=output_padding,
                             bias_initializer="random_normal",
                             implementation=name)
-            for name in ("transpose", "subpixel")]
-    made[0].build(x.shape)
-    made[1].build(x.shape)
-    made[1].set_weights(made[0].get_weights())
+            for name in FORMULATIONS]
+    for layer in made:
+        layer.build(x.shape)
+        layer.set_weights(made[0].get_weights())
     return made
 
 
 @pytest.mark.parametrize("size,kernel,stride,padding,output_padding",
                          TORCH_CASES)
-def test_both_implementations_are_pytorch_conv_transpose(
+def test_every_implementation_is_pytorch_conv_transpose(
         size, kernel, stride, padding, output_padding):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, *size, 3)).astype("float32")
@@ -69,8 +72,8 @@ def test_both_implementations_are_pytorch_conv_transpose(
 
 @pytest.mark.parametrize("size,kernel,stride,padding,output_padding",
                          TORCH_CASES)
-def test_subpixel_gradients_equal_transpose(size, kernel, stride, padding,
-                                            output_padding):
+def test_fast_path_gradients_equal_transpose(size, kernel, stride, padding,
+                                             output_padding):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, *size, 3)).astype("float32")
     layers = _layers(4, kernel, stride, padding, output_padding, x)
@@ -84,10 +87,12 @@ def test_subpixel_gradients_equal_transpose(size, kernel, stride, padding,
             return keras.ops.sum(keras.ops.multiply(y, cotangent))
         return fn
 
-    expected, actual = (gradients(loss(layer), x, *weights)
-                        for layer in layers)
-    for name, a, e in zip(("x", "kernel", "bias"), actual, expected):
-        np.testing.assert_allclose(a, e, atol=1e-4, err_msg=name)
+    expected, *fast_paths = (gradients(loss(layer), x, *weights)
+                             for layer in layers)
+    for layer, actual in zip(layers[1:], fast_paths):
+        for name, a, e in zip(("x", "kernel", "bias"), actual, expected):
+            np.testing.assert_allclose(a, e, atol=1e-4,
+                                       err_msg=f"{layer.implementation} {name}")
 
 
 @pytest.mark.parametrize("padding,kernel,output_padding", [
@@ -106,13 +111,15 @@ def test_keras_padding_matches_keras_layer(padding, kernel, output_padding):
         4, kernel, strides=2, padding=padding, output_padding=output_padding,
         bias_initializer="random_normal")
     expected = to_numpy(reference(x))
-    layer = Conv2DTranspose(4, kernel, strides=2, padding=padding,
-                            output_padding=output_padding,
-                            implementation="subpixel")
-    layer.build(x.shape)
-    layer.set_weights(reference.get_weights())
-    assert layer.compute_output_shape(x.shape) == expected.shape
-    np.testing.assert_allclose(to_numpy(layer(x)), expected, atol=1e-5)
+    for implementation in FORMULATIONS[1:]:
+        layer = Conv2DTranspose(4, kernel, strides=2, padding=padding,
+                                output_padding=output_padding,
+                                implementation=implementation)
+        layer.build(x.shape)
+        layer.set_weights(reference.get_weights())
+        assert layer.compute_output_shape(x.shape) == expected.shape
+        np.testing.assert_allclose(to_numpy(layer(x)), expected, atol=1e-5,
+                                   err_msg=implementation)
 
 
 def test_loads_weights_of_keras_layer_and_crop(tmp_path):
@@ -160,7 +167,9 @@ def test_auto_uses_the_measured_choice():
     layer = Conv2DTranspose(4, 3, strides=2, padding=1)
     expected = conv_transpose.AUTO_IMPLEMENTATION.get(
         keras.backend.backend(), "transpose")
-    assert layer._subpixel == (expected == "subpixel")
+    fast_paths = {"subpixel": conv_transpose.subpixel_conv_transpose,
+                  "gemm": conv_transpose.gemm_conv_transpose}
+    assert layer._fast_path is fast_paths.get(expected)
 
 
 def test_rejects_unknown_implementation():
@@ -168,6 +177,8 @@ def test_rejects_unknown_implementation():
         Conv2DTranspose(4, 3, implementation="fft")
     with pytest.raises(ValueError, match="dilation"):
         Conv2DTranspose(4, 3, dilation_rate=2, implementation="subpixel")
+    with pytest.raises(ValueError, match="dilation"):
+        Conv2DTranspose(4, 3, dilation_rate=2, implementation="gemm")
 
 
 def test_unknown_spatial_size_falls_back_to_transpose():

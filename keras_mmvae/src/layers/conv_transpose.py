@@ -1,12 +1,16 @@
-"""`Conv2DTranspose` with PyTorch padding and a sub-pixel implementation.
+"""`Conv2DTranspose` with PyTorch padding and two faster formulations.
 
-A stride-`s` transposed convolution equals `s²` stride-1 convolutions, one
-per output parity `(qh, qw)`, each with the sub-kernel of the taps that land
-on that parity, interleaved into the output (sub-pixel convolution); here
-the four are one convolution with concatenated output channels, then a
-depth-to-space. Same numbers, without the zero-dilated input that XLA CPU
-convolves slowly (the JAX cost of the reference decoders: 3-4x faster
-forward+backward, benchmarks/conv_transpose.py).
+XLA on CPU runs a stride-`s` transposed convolution as a convolution over
+a zero-dilated input, several times the work. Both formulations here give
+the same numbers (up to float rounding) without it:
+
+* sub-pixel: `s²` stride-1 convolutions, one per output parity `(qh, qw)`,
+  each with the sub-kernel of the taps that land on that parity (one
+  convolution with concatenated output channels, then a depth-to-space);
+* GEMM: one matrix product of every input pixel with every kernel tap,
+  then each output parity sums the products of its taps (overlap-add):
+  exactly the transposed convolution's multiply-adds and no convolution
+  kernel at all.
 """
 
 import itertools
@@ -15,13 +19,13 @@ import math
 import keras
 from keras import ops
 
-IMPLEMENTATIONS = ("auto", "transpose", "subpixel")
+IMPLEMENTATIONS = ("auto", "transpose", "subpixel", "gemm")
 
-# Faster implementation per backend, from benchmarks/conv_transpose.py
-# (PolyMNIST decoder stack, forward+backward, sub-pixel / transpose time:
-# jax 0.25-0.34, tensorflow 1.0, torch 1.45 on a shared 2-core CPU); a
-# backend not listed uses "transpose".
-AUTO_IMPLEMENTATION = {"jax": "subpixel"}
+# Fastest implementation per backend, from benchmarks/conv_transpose.py
+# (PolyMNIST decoder stack, forward+backward, time / transpose's on a
+# 2-core CPU: jax sub-pixel 0.25-0.38, GEMM 0.20; tensorflow 1.9 and 3.2;
+# torch 1.3 and 3.1); a backend not listed uses "transpose".
+AUTO_IMPLEMENTATION = {"jax": "gemm"}
 
 
 def _same_crop(kernel, stride, output_padding):
@@ -124,6 +128,57 @@ def subpixel_conv_transpose(inputs, kernel, strides, crops, output_size):
     return outputs[tuple([slice(None)] + [slice(0, n) for n in output_size])]
 
 
+def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
+    """2-D transposed convolution as one matrix product + overlap-add.
+
+    `cols[b, i, j, th, tw] = x[b, i, j] · w[th, tw]ᵀ` for every input pixel
+    and kernel tap is one `(B·H·W, C_in) × (C_in, kh·kw·C_out)` product:
+    exactly the transposed convolution's multiply-adds, none with a zero.
+    Output parity `(qh, qw)` at `(m, n)` then sums the `cols` of the taps
+    landing on it (`_parity_taps`), and the parities are interleaved.
+
+    Args and returns as `subpixel_conv_transpose` (2-D only).
+    """
+    sizes = inputs.shape[1:3]
+    kh, kw, filters, channels = kernel.shape
+    matrix = ops.reshape(ops.transpose(kernel, (3, 0, 1, 2)),
+                         (channels, kh * kw * filters))
+    cols = ops.matmul(ops.reshape(inputs, (-1, channels)), matrix)
+    plans = [_parity_taps(k, s, c)
+             for k, s, c in zip((kh, kw), strides, crops)]
+    steps = [math.ceil(n / s) for n, s in zip(output_size, strides)]
+    pads = []
+    for plan, size, m in zip(plans, sizes, steps):
+        low = min(start for _, start in plan)
+        high = max(start + max(len(taps), 1) - 1 for taps, start in plan)
+        pads.append((max(0, -low), max(0, high + m - size)))
+    cols = ops.reshape(cols, (-1, *sizes, kh * kw * filters))
+    cols = ops.pad(cols, [(0, 0)] + pads + [(0, 0)])
+    # One array per tap: the gradient of the sums below is then one pad
+    # per tap and a concatenation, not a select over every tap per entry
+    # (the reference decoder's layers: 12-23 % faster on XLA CPU).
+    cols = ops.split(cols, kh * kw, axis=-1)
+
+    parities = []
+    for qh, qw in itertools.product(range(strides[0]), range(strides[1])):
+        (taps_h, start_h), (taps_w, start_w) = plans[0][qh], plans[1][qw]
+        total = None
+        for (a, th), (b, tw) in itertools.product(enumerate(taps_h),
+                                                  enumerate(taps_w)):
+            i, j = start_h + a + pads[0][0], start_w + b + pads[1][0]
+            term = cols[th * kw + tw][:, i:i + steps[0], j:j + steps[1]]
+            total = term if total is None else ops.add(total, term)
+        if total is None:  # no tap lands on this parity
+            total = ops.zeros_like(cols[0][:, :steps[0], :steps[1]])
+        parities.append(total)
+    outputs = ops.stack(parities, axis=3)
+    outputs = ops.reshape(outputs, (-1, *steps, *strides, filters))
+    outputs = ops.transpose(outputs, (0, 1, 3, 2, 4, 5))
+    outputs = ops.reshape(
+        outputs, (-1, steps[0] * strides[0], steps[1] * strides[1], filters))
+    return outputs[:, :output_size[0], :output_size[1]]
+
+
 @keras.saving.register_keras_serializable(package="keras_mmvae")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """`keras.layers.Conv2DTranspose` + PyTorch padding + a fast path.
@@ -139,9 +194,10 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         output_padding: As in Keras (with an int `padding`: PyTorch's
             `output_padding`, added at the end before the crop).
         implementation: `"transpose"` (`keras.ops.conv_transpose`),
-            `"subpixel"` (stride-1 convolutions per output parity, exact
-            same numbers; channels-last, no dilation, no `"same"` on
-            torch) or `"auto"` (the faster one on the current backend,
+            `"subpixel"` (stride-1 convolutions per output parity),
+            `"gemm"` (one matrix product + overlap-add; both exact, same
+            numbers up to float rounding; channels-last, no dilation, no
+            `"same"` on torch) or `"auto"` (the faster one on the current backend,
             where sub-pixel applies).
         **kwargs: The other `keras.layers.Conv2DTranspose` arguments.
     """
@@ -170,25 +226,29 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
                      and self.dilation_rate == (1, 1)
                      and not (self.padding == "same"
                               and keras.backend.backend() == "torch"))
-        if implementation == "subpixel" and not supported:
+        if implementation in ("subpixel", "gemm") and not supported:
             raise ValueError(
-                "`implementation='subpixel'` needs channels_last data, no "
-                "dilation, and not `padding='same'` on the torch backend.")
+                f"`implementation={implementation!r}` needs channels_last "
+                "data, no dilation, and not `padding='same'` on the torch "
+                "backend.")
         if implementation == "auto":
             implementation = AUTO_IMPLEMENTATION.get(keras.backend.backend(),
                                                      "transpose")
-        self._subpixel = implementation == "subpixel" and supported
+        self._fast_path = {"subpixel": subpixel_conv_transpose,
+                           "gemm": gemm_conv_transpose}.get(implementation)
+        if not supported:
+            self._fast_path = None
 
     def call(self, inputs):
-        if not (self._subpixel and None not in inputs.shape[1:]):
+        if self._fast_path is None or None in inputs.shape[1:]:
             outputs = super().call(inputs)
             if self.torch_padding:
                 ch, cw = self.torch_padding
                 outputs = outputs[:, ch:-ch or None, cw:-cw or None]
             return outputs
         size = self.compute_output_shape(inputs.shape)[1:3]
-        outputs = subpixel_conv_transpose(inputs, self.kernel, self.strides,
-                                          self._crops, size)
+        outputs = self._fast_path(inputs, self.kernel, self.strides,
+                                  self._crops, size)
         if self.use_bias:
             outputs = ops.add(outputs, self.bias)
         if self.activation is not None:
