@@ -147,17 +147,26 @@ def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
     plans = [_parity_taps(k, s, c)
              for k, s, c in zip((kh, kw), strides, crops)]
     steps = [math.ceil(n / s) for n, s in zip(output_size, strides)]
-    pads = []
-    for plan, size, m in zip(plans, sizes, steps):
-        low = min(start for _, start in plan)
-        high = max(start + max(len(taps), 1) - 1 for taps, start in plan)
-        pads.append((max(0, -low), max(0, high + m - size)))
-    cols = ops.reshape(cols, (-1, *sizes, kh * kw * filters))
-    cols = ops.pad(cols, [(0, 0)] + pads + [(0, 0)])
     # One array per tap: the gradient of the sums below is then one pad
     # per tap and a concatenation, not a select over every tap per entry
     # (the reference decoder's layers: 12-23 % faster on XLA CPU).
-    cols = ops.split(cols, kh * kw, axis=-1)
+    cols = ops.split(ops.reshape(cols, (-1, *sizes, kh * kw * filters)),
+                     kh * kw, axis=-1)
+
+    def window(tap, starts):
+        """`cols[tap]` at inputs `start .. start + steps - 1` per axis,
+        zero outside the input (padding only the rows that need it)."""
+        index, pads = [slice(None)], [(0, 0)]
+        for start, m, size in zip(starts, steps, sizes):
+            low = min(max(start, 0), size)
+            high = max(min(start + m, size), low)
+            before = min(max(-start, 0), m)
+            index.append(slice(low, high))
+            pads.append((before, m - before - (high - low)))
+        term = cols[tap][tuple(index)]
+        if any(pads[1:]):
+            term = ops.pad(term, pads + [(0, 0)])
+        return term
 
     parities = []
     for qh, qw in itertools.product(range(strides[0]), range(strides[1])):
@@ -165,11 +174,10 @@ def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
         total = None
         for (a, th), (b, tw) in itertools.product(enumerate(taps_h),
                                                   enumerate(taps_w)):
-            i, j = start_h + a + pads[0][0], start_w + b + pads[1][0]
-            term = cols[th * kw + tw][:, i:i + steps[0], j:j + steps[1]]
+            term = window(th * kw + tw, (start_h + a, start_w + b))
             total = term if total is None else ops.add(total, term)
         if total is None:  # no tap lands on this parity
-            total = ops.zeros_like(cols[0][:, :steps[0], :steps[1]])
+            total = ops.zeros_like(window(0, (0, 0)))
         parities.append(total)
     outputs = ops.stack(parities, axis=3)
     outputs = ops.reshape(outputs, (-1, *steps, *strides, filters))
