@@ -1,0 +1,108 @@
+"""Where XLA spends one JAX training step, per layer and per kind of op.
+
+Traces a few `fit` steps of the PolyMNIST reference model
+(`mm.models.polymnist(fusion=...)`, batch 256, random data) with
+`jax.profiler`, dumps the optimised HLO of the step, and attributes every
+executed XLA op (a fusion, a dot, a copy) to the layer its metadata names,
+split into forward and backward (`transpose(jvp(...))`). Ops without
+metadata (XLA-created, e.g. weight-gradient convolutions and the layout
+copies around them) are listed under their shape. Times are thread time:
+XLA on CPU runs independent ops side by side, so the total exceeds the
+step's wall time.
+
+    python benchmarks/jax_step_trace.py [--preset mwb] [--steps 4] [--top 25]
+"""
+
+import argparse
+import collections
+import glob
+import gzip
+import json
+import os
+import re
+import sys
+import tempfile
+
+WORK = tempfile.mkdtemp(prefix="jax_step_trace_")
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + f" --xla_dump_to={WORK}/hlo"
+                           " --xla_dump_hlo_as_text").strip()
+
+import jax  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_step import build  # noqa: E402
+
+
+def hlo_ops():
+    """`{op name: (shape, op_name metadata or None)}` of the train step."""
+    path = sorted(p for p in glob.glob(f"{WORK}/hlo/*after_optimizations.txt")
+                  if "jit_train_step" in p)[-1]
+    ops = {}
+    for match in re.finditer(r"^\s*(?:ROOT )?%(\S+) = (\S+) (.*)$",
+                             open(path).read(), re.M):
+        meta = re.search(r'op_name="([^"]+)"', match.group(3))
+        ops[match.group(1)] = (match.group(2),
+                               meta.group(1) if meta else None)
+    return ops
+
+
+def layer_of(op_name, shape):
+    """`"fwd decoder_m*/network/deconv_0"`-style key of one op."""
+    if op_name is None:
+        return f"(no metadata) {shape}"
+    name = op_name.removeprefix("jit(train_step)/")
+    direction = "bwd" if "transpose(" in name else "fwd"
+    name = re.sub(r"(?:transpose|jvp)\(([^()]*)\)", r"\1", name)
+    name = re.sub(r"(?:transpose|jvp)\(([^()]*)\)", r"\1", name)
+    name = re.sub(r"_m\d+", "_m*", "/".join(name.split("/")[:3]))
+    return f"{direction} {name}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="mwb")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+
+    model = build(args.preset, "factory", 512, 5)
+    model.compile(optimizer=keras.optimizers.Adam(5e-4))
+    rng = np.random.default_rng(0)
+    data = {m: rng.random((256 * args.steps, 28, 28, 3), dtype="float32")
+            for m in model.modality_names}
+    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    jax.profiler.start_trace(f"{WORK}/trace", create_perfetto_trace=True)
+    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    jax.profiler.stop_trace()
+
+    [trace] = glob.glob(f"{WORK}/trace/**/*.trace.json.gz", recursive=True)
+    events = [e for e in json.load(gzip.open(trace))["traceEvents"]
+              if e.get("ph") == "X"
+              and e.get("args", {}).get("hlo_module") == "jit_train_step"]
+    steps = len({e["args"].get("run_id") for e in events})
+    ops = hlo_ops()
+    by_layer = collections.defaultdict(float)
+    kinds = collections.defaultdict(collections.Counter)
+    for event in events:
+        op = event["args"]["hlo_op"]
+        shape, op_name = ops.get(op, ("?", None))
+        key = layer_of(op_name, shape)
+        by_layer[key] += event["dur"] / 1e3 / steps
+        kinds[key][re.sub(r"\.\d+$", "", op)] += event["dur"] / 1e3 / steps
+    total = sum(by_layer.values())
+    print(f"{args.preset}: {steps} traced steps, {total:.0f} ms of XLA "
+          f"thread time per step (dumps in {WORK})")
+    print(f"{'ms':>7} {'share':>6}  {'layer':<52} largest ops (ms)")
+    for key, ms in sorted(by_layer.items(), key=lambda kv: -kv[1])[
+            :args.top]:
+        largest = ", ".join(f"{kind} {t:.0f}"
+                            for kind, t in kinds[key].most_common(3))
+        print(f"{ms:7.1f} {ms / total:6.1%}  {key[:52]:<52} {largest}")
+
+
+if __name__ == "__main__":
+    main()
