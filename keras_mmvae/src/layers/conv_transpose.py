@@ -23,7 +23,7 @@ IMPLEMENTATIONS = ("auto", "transpose", "subpixel", "gemm")
 
 # Fastest implementation per backend, from benchmarks/conv_transpose.py
 # (PolyMNIST decoder stack, forward+backward, time / transpose's on a
-# 2-core CPU: jax sub-pixel 0.25-0.38, GEMM 0.20; tensorflow 1.9 and 3.2;
+# 2-core CPU: jax sub-pixel 0.25-0.38, GEMM 0.16; tensorflow 1.8 and 1.3;
 # torch 1.3 and 3.1); a backend not listed uses "transpose".
 AUTO_IMPLEMENTATION = {"jax": "gemm"}
 
@@ -205,8 +205,8 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
             `"subpixel"` (stride-1 convolutions per output parity),
             `"gemm"` (one matrix product + overlap-add; both exact, same
             numbers up to float rounding; channels-last, no dilation, no
-            `"same"` on torch) or `"auto"` (the faster one on the current backend,
-            where sub-pixel applies).
+            `"same"` on torch) or `"auto"` (the fastest on the current
+            backend where it applies).
         **kwargs: The other `keras.layers.Conv2DTranspose` arguments.
     """
 
