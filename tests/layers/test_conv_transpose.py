@@ -91,8 +91,8 @@ def test_fast_path_gradients_equal_transpose(size, kernel, stride, padding,
                              for layer in layers)
     for layer, actual in zip(layers[1:], fast_paths):
         for name, a, e in zip(("x", "kernel", "bias"), actual, expected):
-            np.testing.assert_allclose(a, e, atol=1e-4,
-                                       err_msg=f"{layer.implementation} {name}")
+            np.testing.assert_allclose(
+                a, e, atol=1e-4, err_msg=f"{layer.implementation} {name}")
 
 
 @pytest.mark.parametrize("padding,kernel,output_padding", [
@@ -167,9 +167,7 @@ def test_auto_uses_the_measured_choice():
     layer = Conv2DTranspose(4, 3, strides=2, padding=1)
     expected = conv_transpose.AUTO_IMPLEMENTATION.get(
         keras.backend.backend(), "transpose")
-    fast_paths = {"subpixel": conv_transpose.subpixel_conv_transpose,
-                  "gemm": conv_transpose.gemm_conv_transpose}
-    assert layer._fast_path is fast_paths.get(expected)
+    assert layer._fast_path is conv_transpose.FAST_PATHS.get(expected)
 
 
 def test_rejects_unknown_implementation():

@@ -118,7 +118,16 @@ def subpixel_conv_transpose(inputs, kernel, strides, crops, output_size):
         sub_kernels.append(ops.pad(sub_kernel, placement + [(0, 0)] * 2))
     outputs = ops.conv(inputs, ops.concatenate(sub_kernels, axis=-1),
                        padding="valid")
+    return _interleave(outputs, strides, filters, output_size)
 
+
+def _interleave(outputs, strides, filters, output_size):
+    """`(B, *steps, parities·C)` → `(B, *output_size, C)` (depth-to-space).
+
+    Channel block `p` holds output parity `p` in `itertools.product` order.
+    """
+    rank = len(strides)
+    steps = outputs.shape[1:1 + rank]
     # (B, *steps, *strides, C) → (B, steps_0, strides_0, ..., C).
     outputs = ops.reshape(outputs, [-1, *steps, *strides, filters])
     order = [0] + [a for d in range(rank) for a in (1 + d, 1 + rank + d)]
@@ -164,7 +173,7 @@ def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
             index.append(slice(low, high))
             pads.append((before, m - before - (high - low)))
         term = cols[tap][tuple(index)]
-        if any(pads[1:]):
+        if any(any(pad) for pad in pads):
             term = ops.pad(term, pads + [(0, 0)])
         return term
 
@@ -179,12 +188,12 @@ def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
         if total is None:  # no tap lands on this parity
             total = ops.zeros_like(window(0, (0, 0)))
         parities.append(total)
-    outputs = ops.stack(parities, axis=3)
-    outputs = ops.reshape(outputs, (-1, *steps, *strides, filters))
-    outputs = ops.transpose(outputs, (0, 1, 3, 2, 4, 5))
-    outputs = ops.reshape(
-        outputs, (-1, steps[0] * strides[0], steps[1] * strides[1], filters))
-    return outputs[:, :output_size[0], :output_size[1]]
+    return _interleave(ops.concatenate(parities, axis=-1), strides, filters,
+                       output_size)
+
+
+FAST_PATHS = {"subpixel": subpixel_conv_transpose,
+              "gemm": gemm_conv_transpose}
 
 
 @keras.saving.register_keras_serializable(package="keras_mmvae")
@@ -242,10 +251,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         if implementation == "auto":
             implementation = AUTO_IMPLEMENTATION.get(keras.backend.backend(),
                                                      "transpose")
-        self._fast_path = {"subpixel": subpixel_conv_transpose,
-                           "gemm": gemm_conv_transpose}.get(implementation)
-        if not supported:
-            self._fast_path = None
+        self._fast_path = FAST_PATHS.get(implementation) if supported else None
 
     def call(self, inputs):
         if self._fast_path is None or None in inputs.shape[1:]:
