@@ -190,3 +190,24 @@ def test_unknown_spatial_size_falls_back_to_transpose():
     assert net.output.shape == (None, None, None, 4)
     expected = _oracle(x, *layer.get_weights(), 2, 1, 1)
     np.testing.assert_allclose(to_numpy(net(x)), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("size,kernel,stride,padding,output_padding",
+                         [((4, 4), 3, 2, 1, 0), ((5, 6), 4, 2, 1, 0)])
+def test_pytorch_padding_channels_first(size, kernel, stride, padding,
+                                        output_padding):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, *size, 3)).astype("float32")
+    layer = Conv2DTranspose(4, kernel, strides=stride, padding=padding,
+                            output_padding=output_padding,
+                            data_format="channels_first",
+                            bias_initializer="random_normal")
+    x_first = np.transpose(x, (0, 3, 1, 2))
+    layer.build(x_first.shape)
+    kernel_value, bias = layer.get_weights()
+    expected = np.transpose(
+        _oracle(x, kernel_value, bias, stride, padding, output_padding),
+        (0, 3, 1, 2))
+    assert layer.compute_output_shape(x_first.shape) == expected.shape
+    np.testing.assert_allclose(to_numpy(layer(x_first)), expected,
+                               atol=1e-5)
