@@ -5,12 +5,12 @@ layer of one modality's reference encoder and decoder
 (`mm.models.PolyMNISTEncoder/Decoder`) on its own, compiled, at the batch of
 the training step, and the whole `fit` step of `mm.models.polymnist()`; the
 step's remainder (fusion, KL, likelihood, optimizer, `fit` overhead) is the
-difference between the step and five modalities' network time. With
-`--variants` it also times candidate formulations of the costly layers
-(padding folded into the convolution, `"same"` padding, XLA on TensorFlow).
+difference between the step and five modalities' network time.
 
     KERAS_BACKEND=jax python benchmarks/step_profile.py
-    KERAS_BACKEND=tensorflow python benchmarks/step_profile.py --variants
+    KERAS_BACKEND=tensorflow python benchmarks/step_profile.py [--xla]
+    KERAS_BACKEND=tensorflow python benchmarks/step_profile.py \
+        --precision mixed_bfloat16
 
 Prints a table (ms per step, share of the step) and one JSON line.
 `docs/benchmarks/performance.md` summarises its output.
@@ -117,7 +117,10 @@ def main():
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--xla", action="store_true",
                    help="TensorFlow: compile with XLA (jit_compile=True)")
+    p.add_argument("--precision", default="float32",
+                   choices=("float32", "mixed_bfloat16"))
     args = p.parse_args()
+    keras.mixed_precision.set_global_policy(args.precision)
     jit = args.xla or BACKEND == "jax"
     step_ms, model = step_time(args.batch, args.steps, jit)
     rows = []
@@ -129,7 +132,8 @@ def main():
                          "input": list(shape), "ms": round(ms, 2)})
     modalities = len(model.modality_names)
     networks_ms = modalities * sum(r["ms"] for r in rows)
-    print(f"{BACKEND}{' (XLA)' if args.xla else ''}: training step "
+    print(f"{BACKEND}{' (XLA)' if args.xla else ''}, {args.precision}: "
+          f"training step "
           f"{step_ms:.0f} ms at batch {args.batch} "
           f"({args.batch / step_ms * 1e3:.0f} samples/s)")
     print(f"{'part':8} {'layer':22} {'type':18} {'input':14} "
@@ -143,6 +147,7 @@ def main():
     print(f"{'rest: fusion, losses, optimizer, fit (by difference)':64} "
           f"{rest:8.1f} {rest / step_ms:6.1%}")
     print(json.dumps({"backend": BACKEND, "xla": args.xla,
+                      "precision": args.precision,
                       "batch": args.batch, "step_ms": round(step_ms, 1),
                       "layers": rows}))
 

@@ -1,0 +1,119 @@
+"""Where TensorFlow spends one training step, per layer and per kind of op.
+
+Traces a few `fit` steps of the PolyMNIST reference model
+(`mm.models.polymnist(fusion=...)`, batch 256, random data) with
+`tf.profiler` and attributes every executed TensorFlow op to the layer its
+name carries, split into forward and backward (`gradient_tape/`), and to
+its op type (`_MklNativeConv2DBackpropFilter`, `BiasAddGrad`, ...). Ops
+outside the encoders and decoders (fusion, losses, optimizer) are listed
+together. Times are thread time: TensorFlow runs independent ops side by
+side, so the total exceeds the step's wall time. The `tf.data` pipeline
+that `fit` builds for NumPy inputs is listed separately.
+
+    python benchmarks/tf_step_trace.py [--preset mwb] [--steps 4] [--top 25]
+        [--precision mixed_bfloat16]
+"""
+
+import argparse
+import collections
+import glob
+import os
+import re
+import sys
+import tempfile
+
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_step import build  # noqa: E402
+
+# Host events that are not one op's execution: the executor, the step
+# function around all ops, and `fit`'s input pipeline.
+NOT_OPS = ("Process", "Run", "__inference_", "MakeIterator", "Iterator")
+
+
+def op_events(path):
+    """`(op name, op type, ms)` of every op execution in an XSpace file."""
+    space = xplane_pb2.XSpace()
+    with open(path, "rb") as f:
+        space.ParseFromString(f.read())
+    for plane in space.planes:
+        if not plane.name.startswith("/host:CPU"):
+            continue
+        for line in plane.lines:
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                if ":" not in name:
+                    continue
+                op, kind = name.rsplit(":", 1)
+                kind = kind.strip()
+                if kind.startswith(NOT_OPS) or op.startswith(NOT_OPS):
+                    continue
+                yield op, kind, event.duration_ps / 1e9
+
+
+def layer_of(op, kind):
+    """`"bwd decoder_m*/network/deconv_1"`-style key of one op."""
+    if kind.endswith("Dataset"):
+        return "tf.data input pipeline"
+    name = op.removeprefix("StatefulPartitionedCall/")
+    direction = "bwd" if name.startswith("gradient_tape/") else "fwd"
+    parts = [re.sub(r"_\d+$", "", p)
+             for p in name.removeprefix("gradient_tape/").split("/")[1:4]]
+    if not parts or not re.match(r"(en|de)coder_m\d+$", parts[0]):
+        return f"{direction} outside the networks"
+    return f"{direction} " + re.sub(r"_m\d+", "_m*", "/".join(parts))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="mwb")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--precision", default="float32",
+                        choices=("float32", "mixed_bfloat16"))
+    args = parser.parse_args()
+    keras.mixed_precision.set_global_policy(args.precision)
+
+    model = build(args.preset, "factory", 512, 5)
+    model.compile(optimizer=keras.optimizers.Adam(5e-4))
+    rng = np.random.default_rng(0)
+    data = {m: rng.random((256 * args.steps, 28, 28, 3), dtype="float32")
+            for m in model.modality_names}
+    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    work = tempfile.mkdtemp(prefix="tf_step_trace_")
+    tf.profiler.experimental.start(work)
+    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    tf.profiler.experimental.stop()
+
+    [path] = glob.glob(f"{work}/plugins/profile/*/*.xplane.pb")
+    by_layer = collections.defaultdict(float)
+    kinds = collections.defaultdict(collections.Counter)
+    by_kind = collections.Counter()
+    for op, kind, ms in op_events(path):
+        key = layer_of(op, kind)
+        by_layer[key] += ms / args.steps
+        kinds[key][kind] += ms / args.steps
+        by_kind[kind] += ms / args.steps
+    total = sum(by_layer.values())
+    print(f"{args.preset}, {args.precision}: {args.steps} traced steps, "
+          f"{total:.0f} ms of op thread time per step (trace in {work})")
+    print(f"{'ms':>7} {'share':>6}  {'layer':<44} largest ops (ms)")
+    for key, ms in sorted(by_layer.items(), key=lambda kv: -kv[1])[
+            :args.top]:
+        largest = ", ".join(f"{kind} {t:.0f}"
+                            for kind, t in kinds[key].most_common(3))
+        print(f"{ms:7.1f} {ms / total:6.1%}  {key[:44]:<44} {largest}")
+    print(f"\n{'ms':>7} {'share':>6}  op type")
+    for kind, ms in by_kind.most_common(args.top):
+        print(f"{ms:7.1f} {ms / total:6.1%}  {kind}")
+
+
+if __name__ == "__main__":
+    main()
