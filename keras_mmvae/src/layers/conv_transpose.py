@@ -256,7 +256,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def call(self, inputs):
         if self._fast_path is None or None in inputs.shape[1:]:
             outputs = super().call(inputs)
-            if self.torch_padding:
+            if self.torch_padding and any(self.torch_padding):
                 outputs = self._crop(outputs)
             return outputs
         size = self.compute_output_shape(inputs.shape)[1:3]
