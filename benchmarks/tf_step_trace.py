@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_step import build  # noqa: E402
 
 # Host events that are not one op's execution: the executor, the step
-# function around all ops, and `fit`'s input pipeline.
+# function around all ops, and the creation of `fit`'s data iterator.
 NOT_OPS = ("Process", "Run", "__inference_", "MakeIterator", "Iterator")
 
 
