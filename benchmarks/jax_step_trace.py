@@ -30,11 +30,11 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                            " --xla_dump_hlo_as_text").strip()
 
 import jax  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import build  # noqa: E402
+from trace_report import fit  # noqa: E402
+from trace_report import print_by_layer  # noqa: E402
+from trace_report import warmed_up_model  # noqa: E402
 
 
 def hlo_ops():
@@ -69,14 +69,9 @@ def main():
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    model = build(args.preset, "factory", 512, 5)
-    model.compile(optimizer=keras.optimizers.Adam(5e-4))
-    rng = np.random.default_rng(0)
-    data = {m: rng.random((256 * args.steps, 28, 28, 3), dtype="float32")
-            for m in model.modality_names}
-    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    model, data = warmed_up_model(args.preset, args.steps)
     jax.profiler.start_trace(f"{WORK}/trace", create_perfetto_trace=True)
-    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    fit(model, data)
     jax.profiler.stop_trace()
 
     [trace] = glob.glob(f"{WORK}/trace/**/*.trace.json.gz", recursive=True)
@@ -96,12 +91,7 @@ def main():
     total = sum(by_layer.values())
     print(f"{args.preset}: {steps} traced steps, {total:.0f} ms of XLA "
           f"thread time per step (dumps in {WORK})")
-    print(f"{'ms':>7} {'share':>6}  {'layer':<52} largest ops (ms)")
-    for key, ms in sorted(by_layer.items(), key=lambda kv: -kv[1])[
-            :args.top]:
-        largest = ", ".join(f"{kind} {t:.0f}"
-                            for kind, t in kinds[key].most_common(3))
-        print(f"{ms:7.1f} {ms / total:6.1%}  {key[:52]:<52} {largest}")
+    print_by_layer(by_layer, kinds, args.top, width=52)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,13 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import build  # noqa: E402
+from trace_report import fit  # noqa: E402
+from trace_report import print_by_layer  # noqa: E402
+from trace_report import warmed_up_model  # noqa: E402
 
 # Host events that are not one op's execution: the executor, the step
 # function around all ops, and the creation of `fit`'s data iterator.
@@ -81,15 +82,10 @@ def main():
     args = parser.parse_args()
     keras.mixed_precision.set_global_policy(args.precision)
 
-    model = build(args.preset, "factory", 512, 5)
-    model.compile(optimizer=keras.optimizers.Adam(5e-4))
-    rng = np.random.default_rng(0)
-    data = {m: rng.random((256 * args.steps, 28, 28, 3), dtype="float32")
-            for m in model.modality_names}
-    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    model, data = warmed_up_model(args.preset, args.steps)
     work = tempfile.mkdtemp(prefix="tf_step_trace_")
     tf.profiler.experimental.start(work)
-    model.fit(data, batch_size=256, epochs=1, shuffle=False, verbose=0)
+    fit(model, data)
     tf.profiler.experimental.stop()
 
     [path] = glob.glob(f"{work}/plugins/profile/*/*.xplane.pb")
@@ -104,12 +100,7 @@ def main():
     total = sum(by_layer.values())
     print(f"{args.preset}, {args.precision}: {args.steps} traced steps, "
           f"{total:.0f} ms of op thread time per step (trace in {work})")
-    print(f"{'ms':>7} {'share':>6}  {'layer':<44} largest ops (ms)")
-    for key, ms in sorted(by_layer.items(), key=lambda kv: -kv[1])[
-            :args.top]:
-        largest = ", ".join(f"{kind} {t:.0f}"
-                            for kind, t in kinds[key].most_common(3))
-        print(f"{ms:7.1f} {ms / total:6.1%}  {key[:44]:<44} {largest}")
+    print_by_layer(by_layer, kinds, args.top, width=44)
     print(f"\n{'ms':>7} {'share':>6}  op type")
     for kind, ms in by_kind.most_common(args.top):
         print(f"{ms:7.1f} {ms / total:6.1%}  {kind}")
