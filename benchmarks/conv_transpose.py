@@ -9,6 +9,8 @@ both alike; the ratio is what `AUTO_IMPLEMENTATION` is chosen from.
 Usage (backend from the environment: jax, tensorflow or torch):
 
     KERAS_BACKEND=jax python benchmarks/conv_transpose.py --steps 10
+    KERAS_BACKEND=tensorflow python benchmarks/conv_transpose.py \
+        --precision mixed_bfloat16
 """
 
 import argparse
@@ -81,7 +83,11 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--precision", default="float32",
+                        choices=("float32", "mixed_bfloat16"),
+                        help="Keras dtype policy of the layers.")
     args = parser.parse_args()
+    keras.mixed_precision.set_global_policy(args.precision)
 
     models = {name: stack(name) for name in IMPLEMENTATIONS}
     weights = models["transpose"].get_weights()
@@ -100,7 +106,8 @@ def main():
 
     base = statistics.median(times["transpose"])
     print(f"backend={keras.backend.backend()} batch={args.batch} "
-          f"steps={args.steps} (median forward+backward)")
+          f"precision={args.precision} steps={args.steps} "
+          "(median forward+backward)")
     print(f"{'implementation':<15}{'ms':>10}{'vs transpose':>15}")
     for name in IMPLEMENTATIONS:
         median = statistics.median(times[name])

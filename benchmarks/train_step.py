@@ -88,21 +88,29 @@ def training_flops_per_sample(model):
 
 
 def step_timer():
-    """A callback that records the wall time of every training step."""
+    """A callback that records the wall time of every training step, and
+    the page faults and kernel share of the CPU time it caused (a large
+    kernel share is memory handed back to the OS and faulted in again
+    every step: see "Memory allocation" on the Performance page)."""
     import keras
 
     class StepTimer(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.times = []
+            self.times, self.faults, self.cpu = [], [], []
 
         def on_train_batch_begin(self, batch, logs=None):
+            self.usage = resource.getrusage(resource.RUSAGE_SELF)
             self.start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
             # Reading the loss waits for the step on async backends.
             float(logs["loss"])
             self.times.append(time.perf_counter() - self.start)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            self.faults.append(usage.ru_minflt - self.usage.ru_minflt)
+            self.cpu.append((usage.ru_utime - self.usage.ru_utime,
+                             usage.ru_stime - self.usage.ru_stime))
 
     return StepTimer()
 
@@ -124,6 +132,8 @@ def measure(preset, network, batch, steps, warmup, latent_dim, precision,
               callbacks=[timer])
     steady = sorted(timer.times[warmup:])
     median = steady[len(steady) // 2]
+    faults = sorted(timer.faults[warmup:])
+    user, system = (sum(t) for t in zip(*timer.cpu[warmup:]))
     flops = training_flops_per_sample(model)
     samples_per_s = batch / median
     return {
@@ -136,6 +146,8 @@ def measure(preset, network, batch, steps, warmup, latent_dim, precision,
         "samples_per_s": round(samples_per_s, 1),
         "train_mflop_per_sample": round(flops / 1e6, 1),
         "gflop_per_s": round(flops * samples_per_s / 1e9, 1),
+        "page_faults_per_step": faults[len(faults) // 2],
+        "kernel_cpu_share": round(system / (user + system), 3),
         "peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -223,9 +235,15 @@ def main():
 
     load = os.getloadavg()[0]
     peak = matmul_peak(args.precision)
+    # glibc allocator settings change JAX's and PyTorch's speed on Linux
+    # (docs: Performance, "Memory allocation"); every process here
+    # inherits them, MultiVae's included.
+    malloc = {k: v for k, v in os.environ.items()
+              if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"}
     print(json.dumps({"matmul_peak_gflop_per_s": round(peak, 1),
                       "precision": args.precision,
-                      "load_average_1min": load}), flush=True)
+                      "load_average_1min": load, "malloc_env": malloc}),
+          flush=True)
     baseline = run_multivae(args) if args.versus_multivae else None
     if baseline:
         print(json.dumps(baseline), flush=True)
@@ -238,20 +256,23 @@ def main():
 
     print(f"\nbatch {args.batch}, {args.precision}, network={args.network}, "
           f"matmul peak {peak:.0f} GFLOP/s, load average before the run "
-          f"{load:.2f}")
+          f"{load:.2f}, allocator environment "
+          f"{' '.join(f'{k}={v}' for k, v in malloc.items()) or 'default'}")
     header = (f"{'backend':11} {'preset':7} {'samples/s':>10} "
-              f"{'GFLOP/s':>8} {'% peak':>7} {'peak RSS MB':>12}")
+              f"{'GFLOP/s':>8} {'% peak':>7} {'peak RSS MB':>12} "
+              f"{'kernel CPU':>11}")
     if baseline:
         header += f" {'÷ MultiVae':>11}"
     print(header)
     if baseline:
         print(f"{'MultiVae':11} {'MoPoE':7} {baseline['samples_per_s']:>10} "
-              f"{'':>8} {'':>7} {'':>12} {1.0:>11.2f}")
+              f"{'':>8} {'':>7} {'':>12} {'':>11} {1.0:>11.2f}")
     for r in rows:
         line = (f"{r['backend']:11} {r['preset']:7} "
                 f"{r['samples_per_s']:>10} {r['gflop_per_s']:>8} "
                 f"{100 * r['gflop_per_s'] / peak:>6.0f}% "
-                f"{r['peak_rss_mb']:>12}")
+                f"{r['peak_rss_mb']:>12} "
+                f"{100 * r['kernel_cpu_share']:>10.0f}%")
         if baseline:
             line += f" {r['samples_per_s'] / baseline['samples_per_s']:>11.2f}"
         print(line)
