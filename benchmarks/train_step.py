@@ -9,7 +9,10 @@ peak resident memory. Each times every step after the warm-up (which
 includes compilation) and reports the median, the samples/s, the achieved
 GFLOP/s (the model's training FLOPs per sample, counted from its layers,
 × samples/s) and that as a share of the matmul peak measured in the same
-run (NumPy float32; TensorFlow bfloat16 when `--precision mixed_bfloat16`).
+run (NumPy float32; TensorFlow bfloat16 when `--precision mixed_bfloat16`),
+and the page faults per step and the kernel's share of the CPU time
+(glibc's allocator settings, inherited from the environment and printed
+with the table, decide both on JAX and PyTorch).
 
 Usage (`make bench` runs the first line):
 
