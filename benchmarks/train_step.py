@@ -11,8 +11,9 @@ GFLOP/s (the model's training FLOPs per sample, counted from its layers,
 × samples/s) and that as a share of the matmul peak measured in the same
 run (NumPy float32; TensorFlow bfloat16 when `--precision mixed_bfloat16`),
 and the page faults per step and the kernel's share of the CPU time
-(glibc's allocator settings, inherited from the environment and printed
-with the table, decide both on JAX and PyTorch).
+(glibc's allocator settings decide both on JAX and PyTorch: every
+process of the run, MultiVae's included, inherits them from the
+environment, and the table prints them).
 
 Usage (`make bench` runs the first line):
 
@@ -238,9 +239,6 @@ def main():
 
     load = os.getloadavg()[0]
     peak = matmul_peak(args.precision)
-    # glibc allocator settings change JAX's and PyTorch's speed on Linux
-    # (docs: Performance, "Memory allocation"); every process here
-    # inherits them, MultiVae's included.
     malloc = {k: v for k, v in os.environ.items()
               if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"}
     print(json.dumps({"matmul_peak_gflop_per_s": round(peak, 1),
