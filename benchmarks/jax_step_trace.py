@@ -8,7 +8,8 @@ split into forward and backward (`transpose(jvp(...))`). Ops without
 metadata (XLA-created, e.g. weight-gradient convolutions and the layout
 copies around them) are listed under their shape. Times are thread time:
 XLA on CPU runs independent ops side by side, so the total exceeds the
-step's wall time.
+step's wall time. The last lines give the ceiling that XLA's convolutions
+and matrix products, at the speed they ran, put on the step.
 
     python benchmarks/jax_step_trace.py [--preset mwb] [--steps 4] [--top 25]
 """
@@ -34,19 +35,29 @@ import jax  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from trace_report import fit  # noqa: E402
 from trace_report import print_by_layer  # noqa: E402
+from trace_report import print_kernel_ceiling  # noqa: E402
 from trace_report import warmed_up_model  # noqa: E402
 
 
 def hlo_ops():
-    """`{op name: (shape, op_name metadata or None)}` of the train step."""
+    """`{op name: (shape, op_name metadata or None, arithmetic)}` of the
+    train step; `arithmetic` marks the convolutions and matrix products,
+    alone or as the core of a fusion (YNNPACK's `ynn_fusion`s also wrap
+    plain reductions)."""
     path = sorted(p for p in glob.glob(f"{WORK}/hlo/*after_optimizations.txt")
                   if "jit_train_step" in p)[-1]
+    text = open(path).read()
+    bodies = dict(re.findall(r"^%(\S+) \(.*?\{\n(.*?)\n\}", text,
+                             re.M | re.S))
     ops = {}
-    for match in re.finditer(r"^\s*(?:ROOT )?%(\S+) = (\S+) (.*)$",
-                             open(path).read(), re.M):
+    for match in re.finditer(r"^\s*(?:ROOT )?%(\S+) = (\S+) (.*)$", text,
+                             re.M):
         meta = re.search(r'op_name="([^"]+)"', match.group(3))
-        ops[match.group(1)] = (match.group(2),
-                               meta.group(1) if meta else None)
+        called = re.search(r"calls=%([\w.\-]+)", match.group(3))
+        code = bodies.get(called.group(1), "") if called else match.group(3)
+        ops[match.group(1)] = (
+            match.group(2), meta.group(1) if meta else None,
+            bool(re.search(r"(^|\s)(dot|convolution)\(", code)))
     return ops
 
 
@@ -82,16 +93,20 @@ def main():
     ops = hlo_ops()
     by_layer = collections.defaultdict(float)
     kinds = collections.defaultdict(collections.Counter)
+    kernel_ms = 0.0
     for event in events:
         op = event["args"]["hlo_op"]
-        shape, op_name = ops.get(op, ("?", None))
+        shape, op_name, arithmetic = ops.get(op, ("?", None, False))
         key = layer_of(op_name, shape)
-        by_layer[key] += event["dur"] / 1e3 / steps
-        kinds[key][re.sub(r"\.\d+$", "", op)] += event["dur"] / 1e3 / steps
+        ms = event["dur"] / 1e3 / steps
+        by_layer[key] += ms
+        kinds[key][re.sub(r"\.\d+$", "", op)] += ms
+        kernel_ms += ms if arithmetic else 0.0
     total = sum(by_layer.values())
     print(f"{args.preset}: {steps} traced steps, {total:.0f} ms of XLA "
           f"thread time per step (dumps in {WORK})")
     print_by_layer(by_layer, kinds, args.top, width=52)
+    print_kernel_ceiling(model, kernel_ms, total)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Traces a few `fit` steps of the PolyMNIST reference model
 name carries, split into forward and backward (`gradient_tape/`), and to
 its op type (`_MklNativeConv2DBackpropFilter`, `BiasAddGrad`, ...). Ops
 outside the encoders and decoders (fusion, losses, optimizer) are listed
-together. Times are thread time: TensorFlow runs independent ops side by
+together. The last lines give the ceiling that oneDNN's convolutions and
+matrix products, at the speed they ran, put on the step. Times are thread time: TensorFlow runs independent ops side by
 side, so the total exceeds the step's wall time. The `tf.data` pipeline
 that `fit` builds for NumPy inputs is listed separately.
 
@@ -32,11 +33,15 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from trace_report import fit  # noqa: E402
 from trace_report import print_by_layer  # noqa: E402
+from trace_report import print_kernel_ceiling  # noqa: E402
 from trace_report import warmed_up_model  # noqa: E402
 
 # Host events that are not one op's execution: the executor, the step
 # function around all ops, and the creation of `fit`'s data iterator.
 NOT_OPS = ("Process", "Run", "__inference_", "MakeIterator", "Iterator")
+# oneDNN's convolutions and matrix products (`_MklNativeConv2DBackpropInput`,
+# `_MklMatMul`, `_MklEinsum`, ...).
+KERNELS = re.compile(r"Conv2D|MatMul|Einsum")
 
 
 def op_events(path):
@@ -104,6 +109,9 @@ def main():
     print(f"\n{'ms':>7} {'share':>6}  op type")
     for kind, ms in by_kind.most_common(args.top):
         print(f"{ms:7.1f} {ms / total:6.1%}  {kind}")
+    kernel_ms = sum(ms for kind, ms in by_kind.items()
+                    if KERNELS.search(kind))
+    print_kernel_ceiling(model, kernel_ms, total)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """What `jax_step_trace.py` and `tf_step_trace.py` share: the warmed-up
-model they trace and the per-layer table they print."""
+model they trace, the per-layer table they print, and the ceiling that the
+traced convolutions and matrix products put on the step."""
+
+import os
 
 import keras
 import numpy as np
 from train_step import build
+from train_step import training_flops_per_sample
 
 BATCH = 256
 
@@ -33,3 +37,24 @@ def print_by_layer(by_layer, kinds, top, width):
                             for kind, t in kinds[key].most_common(3))
         print(f"{ms:7.1f} {ms / total:6.1%}  {key[:width]:<{width}} "
               f"{largest}")
+
+
+def print_kernel_ceiling(model, kernel_ms, total_ms):
+    """The fastest step the traced arithmetic kernels allow.
+
+    `kernel_ms` is the thread time per step of the convolutions and matrix
+    products. However the rest of the step were sped up, those kernels
+    (at the speed they ran in the step) still need `kernel_ms / cores`
+    of wall time, so no step can be faster than that, even with everything
+    else free and no core ever idle."""
+    cores = len(os.sched_getaffinity(0))
+    floor_ms = kernel_ms / cores
+    gflop = training_flops_per_sample(model) * BATCH / 1e9
+    print(f"\nconvolutions and matrix products: {kernel_ms:.0f} of "
+          f"{total_ms:.0f} ms thread time per step "
+          f"({kernel_ms / total_ms:.0%}), {gflop / kernel_ms * 1e3:.0f} "
+          f"GFLOP/s per thread ({gflop:.1f} GFLOP of training per step, "
+          f"counted from the layers)")
+    print(f"ceiling on {cores} cores: a step of at least {floor_ms:.0f} ms, "
+          f"at most {BATCH / floor_ms * 1e3:.0f} samples/s (were everything "
+          f"else free and no core ever idle)")
