@@ -6,10 +6,11 @@ Traces a few `fit` steps of the PolyMNIST reference model
 name carries, split into forward and backward (`gradient_tape/`), and to
 its op type (`_MklNativeConv2DBackpropFilter`, `BiasAddGrad`, ...). Ops
 outside the encoders and decoders (fusion, losses, optimizer) are listed
-together. The last lines give the ceiling that oneDNN's convolutions and
-matrix products, at the speed they ran, put on the step. Times are thread time: TensorFlow runs independent ops side by
+together. Times are thread time: TensorFlow runs independent ops side by
 side, so the total exceeds the step's wall time. The `tf.data` pipeline
-that `fit` builds for NumPy inputs is listed separately.
+that `fit` builds for NumPy inputs is listed separately. The last lines
+give the ceiling that oneDNN's convolutions and matrix products, at the
+speed they ran, put on the step.
 
     python benchmarks/tf_step_trace.py [--preset mwb] [--steps 4] [--top 25]
         [--precision mixed_bfloat16]
