@@ -9,11 +9,23 @@ formats, the CLI, packaging, the docs and tutorials, the public names):
 `make test` runs them under JAX, the backend of the docs build, and
 deselects them elsewhere. `KERAS_MMVAE_TEST_BACKENDS=jax,tensorflow,torch`
 runs them under those backends too.
+
+`tests/` mirrors `keras_mmvae/src/` (one folder per subpackage: ops,
+layers, likelihoods, models, objectives, ...); tests/api checks the public
+names and the import layering, and integration, distribution, packaging and
+tutorials are suites of their own. Helpers shared by several folders are in
+tests/helpers.
 """
 
 import os
+import pathlib
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Modules shared by tests of several folders (toy models, fast
+# initializers) live in tests/helpers and are imported by their bare names.
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "tests" / "helpers"))
 
 try:  # noqa: SIM105
     import torch  # noqa: F401

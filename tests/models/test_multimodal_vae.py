@@ -392,7 +392,7 @@ def test_reference_conv_blocks_have_polymnist_parameter_counts():
 
 
 # ------------------------------------------------------ bad model arguments
-# (bad batches: tests/core/test_bad_inputs.py)
+# (bad batches: tests/models/test_bad_inputs.py)
 @pytest.mark.parametrize("kwargs, message", [
     (dict(fusion="sum"), "Unknown fusion"),
     (dict(subset_sampling="sometimes"), "subset_sampling"),
