@@ -10,6 +10,10 @@ formats, the CLI, packaging, the docs and tutorials, the public names):
 deselects them elsewhere. `KERAS_MMVAE_TEST_BACKENDS=jax,tensorflow,torch`
 runs them under those backends too.
 
+Tests marked `large` (wheel builds, tutorials, learning runs) are skipped
+unless pytest gets `--run-large`; `make test` (tests/run_backends.sh) and
+CI pass it.
+
 `tests/` mirrors `keras_mmvae/src/` (one folder per subpackage: ops,
 layers, likelihoods, models, objectives, ...); tests/api checks the public
 names and the import layering, and integration, distribution, packaging and
@@ -41,6 +45,13 @@ ONE_BACKEND_RUNS_ON = os.environ.get("KERAS_MMVAE_TEST_BACKENDS",
                                      "jax").split(",")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-large", action="store_true", default=False,
+        help="also run the tests marked `large` (wheel builds, tutorials, "
+             "learning runs); skipped without it")
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "one_backend: does not depend on the backend; runs "
@@ -48,6 +59,12 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--run-large"):
+        skip_large = pytest.mark.skip(
+            reason="large test: pass --run-large to run it")
+        for item in items:
+            if item.get_closest_marker("large"):
+                item.add_marker(skip_large)
     if keras.config.backend() in ONE_BACKEND_RUNS_ON:
         return
     deselected = [i for i in items if i.get_closest_marker("one_backend")]

@@ -5,7 +5,8 @@
 # Most of the suite's time is single-threaded tracing and compiling, so two
 # backends side by side on two cores take little more than the slowest one.
 # Each backend writes its own log under build/test-logs/ (printed when it
-# ends); PYTEST_ARGS passes extra pytest arguments.
+# ends); PYTEST_ARGS passes extra pytest arguments. Tests marked `large`
+# run too (`--run-large`; a plain `pytest` skips them).
 set -uo pipefail
 python=$1 jobs=$2
 shift 2
@@ -16,7 +17,7 @@ rm -f "$logs"/*.summary  # a backend that does not run prints no old one
 run_one() {
   local backend=$1 start=$SECONDS
   KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider \
-    ${PYTEST_ARGS:-} >"$logs/$backend.log" 2>&1
+    --run-large ${PYTEST_ARGS:-} >"$logs/$backend.log" 2>&1
   local code=$?
   {
     echo "=== KERAS_BACKEND=$backend: exit $code after $((SECONDS - start)) s"
