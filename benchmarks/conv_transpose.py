@@ -8,8 +8,8 @@ both alike; the ratio is what `AUTO_IMPLEMENTATION` is chosen from.
 
 Usage (backend from the environment: jax, tensorflow or torch):
 
-    KERAS_BACKEND=jax python benchmarks/conv_transpose.py --steps 10
-    KERAS_BACKEND=tensorflow python benchmarks/conv_transpose.py \
+    KERAS_BACKEND=jax python -m benchmarks.conv_transpose --steps 10
+    KERAS_BACKEND=tensorflow python -m benchmarks.conv_transpose \
         --precision mixed_bfloat16
 """
 

