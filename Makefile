@@ -41,8 +41,11 @@ docs: install
 demo: install
 	KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} $(PY) -m keras_mmvae demo
 
+# Training throughput, TensorFlow and JAX, against MultiVae (PyTorch; its
+# virtualenv is set up on first use, see benchmarks/README.md). Extra
+# options: make bench BENCH_ARGS="--steps 2 --warmup 1".
 bench: install
-	$(PY) benchmarks/train_step.py --backends tensorflow jax --versus-multivae
+	$(PY) -m benchmarks.train_step --backends tensorflow jax --versus-multivae $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) site runs .pytest_cache
