@@ -21,10 +21,11 @@ from keras import ops
 
 IMPLEMENTATIONS = ("auto", "transpose", "subpixel", "gemm")
 
-# Fastest implementation per backend, from benchmarks/conv_transpose.py
-# (PolyMNIST decoder stack, forward+backward, time / transpose's on a
-# 2-core CPU: jax sub-pixel 0.25-0.38, GEMM 0.16; tensorflow 1.8 and 1.3;
-# torch 1.3 and 3.1); a backend not listed uses "transpose".
+# Fastest implementation per backend, chosen with
+# `python -m benchmarks.conv_transpose` (the PolyMNIST decoder stack,
+# forward + backward, every implementation side by side; the measurements
+# are in docs/benchmarks/performance.md); a backend not listed uses
+# "transpose".
 AUTO_IMPLEMENTATION = {"jax": "gemm"}
 
 
@@ -158,7 +159,7 @@ def gemm_conv_transpose(inputs, kernel, strides, crops, output_size):
     steps = [math.ceil(n / s) for n, s in zip(output_size, strides)]
     # One array per tap: the gradient of the sums below is then one pad
     # per tap and a concatenation, not a select over every tap per entry
-    # (the reference decoder's layers: 12-23 % faster on XLA CPU).
+    # (faster on XLA CPU; see docs/benchmarks/performance.md).
     cols = ops.split(ops.reshape(cols, (-1, *sizes, kh * kw * filters)),
                      kh * kw, axis=-1)
 

@@ -297,7 +297,8 @@ def celeba(
     Each encoder gives a shared (content) posterior of size 20 and a
     modality-specific **style** posterior of size 32; styles are never
     fused, decoder `m` receives `concat[z_style_m, z]`, and generation draws
-    styles from `N(0, I)` (method.md §8.5). Loss:
+    styles from `N(0, I)` (docs/concepts/training.md, "Modality-specific
+    latents"). Loss:
     `Σ_m w_m NLL_m + β (β_content KL_shared + β_style Σ_m β_m KL_style_m)`
     with β = 2.5, β_content = 1, β_style = 2, β_image = 1, β_text = 5;
     `Laplace(0.75)` / categorical likelihoods; reconstruction weights image

@@ -3,7 +3,7 @@
 Every helper takes a symbolic tensor and returns one, creating built-in
 Keras layers with explicit, stable names (weight paths in `.keras` files
 never depend on global name counters). PyTorch padding is ported literally
-(benchmarks.md, "Keras port of PyTorch layers"):
+(docs/benchmarks/polymnist.md, "Architecture"):
 
 * `Conv(padding=p)` = `ZeroPadding(p)` + `Conv(padding="valid")`;
 * `ConvTranspose(padding=p, output_padding=op)` =

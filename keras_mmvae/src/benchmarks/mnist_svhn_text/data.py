@@ -117,7 +117,8 @@ def pair_by_label(
 
 
 def pairs_file_name(split, dm, seed):
-    """`mnist_svhn_pairs_{split}_dm{dm}_seed{seed}.npz` (benchmarks.md)."""
+    """`mnist_svhn_pairs_{split}_dm{dm}_seed{seed}.npz` (the layout in
+    docs/benchmarks/mnist-svhn-text.md, "Data")."""
     return f"mnist_svhn_pairs_{split}_dm{dm}_seed{seed}.npz"
 
 

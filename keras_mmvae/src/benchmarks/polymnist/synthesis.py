@@ -171,10 +171,10 @@ def make(
     seeded: the same arguments give identical files.
 
     Crops and inversion are vectorised in NumPy; writing the PNGs dominates
-    (0.3-0.6 ms per file on one core: 70,000 × 5 files in 2-4 minutes).
+    (`python -m benchmarks.data_throughput` measures it).
     `num_workers > 1` shares the encoding among "spawn" processes, each of
-    which imports Keras first (seconds): worth it for full-size data on idle
-    cores only.
+    which imports Keras first: worth it for full-size data on idle cores
+    only.
 
     Args:
         mnist: `((x_train, y_train), (x_test, y_test))` uint8 `(n, 28, 28)`
