@@ -10,8 +10,8 @@ and the resident memory must not grow once the run has settled.
 
 The default run is short (`SOAK_STEPS`, 150 steps of batch 32); a real soak
 sets more, e.g. `SOAK_STEPS=2000 KERAS_BACKEND=jax python -m pytest
-tests/integration/test_soak.py -s` (the JSON lines it prints show the loss
-and memory as it goes).
+tests/integration/test_soak.py --run-large -s` (the JSON lines it prints
+show the loss and memory as it goes).
 """
 
 import json
