@@ -24,6 +24,7 @@ LAYERS = (
     # The public facades (`keras_mmvae`, `keras_mmvae.models`, ...): every
     # module outside `keras_mmvae.src` not named below.
     ("facades", (PACKAGE,)),
+    ("training", ("keras_mmvae.src.training",)),
     ("cli", ("keras_mmvae.src.cli", "keras_mmvae.__main__")),
     ("testing", ("keras_mmvae.src.testing",)),
 )

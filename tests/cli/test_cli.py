@@ -11,8 +11,8 @@ import pytest
 import keras_mmvae as mm
 from keras_mmvae import datasets
 from keras_mmvae import models
-from keras_mmvae.src.cli import training
 from keras_mmvae.src.cli.main import main
+from keras_mmvae.src.training import checkpoint
 
 # The command line is backend-agnostic glue over code that the rest of the
 # suite tests on every backend: it runs under one backend.
@@ -52,49 +52,9 @@ def test_train_precision_flag(data_dir, tmp_path):
     model = keras.saving.load_model(out / "checkpoint.keras")
     assert model.dtype_policy.name == "mixed_bfloat16"
     assert model.encoders["m0"].compute_dtype == "bfloat16"
-    state = training.read_state(out)
+    state = checkpoint.read_state(out)
     assert state["settings"]["precision"] == "mixed_bfloat16"
     assert np.isfinite(state["history"]["loss"]).all()
-
-
-class Interrupt(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == 2:
-            raise KeyboardInterrupt
-
-
-def test_interrupted_run_resumes_to_the_same_epoch_count(data_dir, tmp_path):
-    kwargs = dict(batch_size=20, model_kwargs=SMALL, verbose=0)
-    out = tmp_path / "interrupted"
-    with pytest.raises(KeyboardInterrupt):
-        training.train("polymnist", "moe", data_dir, 3, out,
-                       callbacks=[Interrupt()], **kwargs)
-    assert training.read_state(out)["epochs_completed"] == 2
-    weights = keras.saving.load_model(out / "checkpoint.keras").get_weights()
-    model, state = training.train("polymnist", "moe", data_dir, 3, out,
-                                  **kwargs)
-    assert state["epochs_completed"] == 3
-    assert len(state["history"]["loss"]) == 3
-    assert any(not np.array_equal(a, b)
-               for a, b in zip(weights, model.get_weights()))
-    _, fresh = training.train("polymnist", "moe", data_dir, 3,
-                              tmp_path / "fresh", **kwargs)
-    assert fresh["epochs_completed"] == state["epochs_completed"]
-
-
-def test_epoch_cut_by_time_budget_resumes_inside_the_epoch(data_dir,
-                                                           tmp_path):
-    kwargs = dict(batch_size=20, model_kwargs=SMALL, verbose=0)
-    out = tmp_path / "budget"
-    _, state = training.train("polymnist", "mwb", data_dir, 2, out,
-                              seconds=0, **kwargs)
-    assert (state["epochs_completed"], state["batches_done"],
-            state["steps_completed"]) == (0, 1, 1)
-    _, state = training.train("polymnist", "mwb", data_dir, 2, out,
-                              **kwargs)
-    steps_per_epoch = 3  # 60 training tuples in batches of 20
-    assert (state["epochs_completed"], state["batches_done"]) == (2, 0)
-    assert state["steps_completed"] == 2 * steps_per_epoch
 
 
 def test_train_curves_and_evaluate_write_json(data_dir, tmp_path):

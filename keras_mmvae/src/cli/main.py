@@ -7,6 +7,7 @@ import shutil
 import sys
 
 from keras_mmvae.src.cli import distribute
+from keras_mmvae.src.layers.barycenter_fusion import PRESETS
 
 DESCRIPTION = """\
 Multimodal VAEs with barycentric fusion (keras_mmvae).
@@ -22,7 +23,7 @@ The backend comes from KERAS_BACKEND (tensorflow, jax or torch).
 Run `python -m keras_mmvae <command> --help` for the options.
 """
 
-FUSIONS = ("poe", "moe", "w2", "mopoe", "mwb")
+FUSIONS = tuple(PRESETS)
 
 
 def _number(kind, low, low_inclusive=True, high=None):
@@ -192,34 +193,37 @@ def _require_dir(path, benchmark):
 
 
 def _train(args):
-    from keras_mmvae.src.cli import benchmarks
-    from keras_mmvae.src.cli import training
+    from keras_mmvae.src.training import benchmarks
+    from keras_mmvae.src.training import checkpoint
 
     bench = benchmarks.get(args.benchmark)
     _require_dir(args.data_dir, bench)
     out = pathlib.Path(args.out)
     fresh = not out.exists()
     try:
-        _train_into(args, bench, training)
+        _train_into(args, bench)
     except BaseException:
         # A run that failed before its first checkpoint leaves nothing.
-        if fresh and not (out / training.CHECKPOINT).exists():
+        if fresh and not (out / checkpoint.CHECKPOINT).exists():
             shutil.rmtree(out, ignore_errors=True)
         raise
 
 
-def _train_into(args, bench, training):
+def _train_into(args, bench):
+    from keras_mmvae.src.training import curves
+    from keras_mmvae.src.training import runs
+
     epochs = args.epochs or bench.hyperparameters["epochs"]
     every = args.eval_every
     if every is None:
         every = bench.hyperparameters["eval_every"]
     callbacks = []
     if every and every <= epochs:
-        callbacks = training.curve_callbacks(
+        callbacks = curves.curve_callbacks(
             bench, args.data_dir, args.out, every, args.classifiers,
             seed=args.seed)
     with distribute.engine(args) as engine_kwargs:
-        _, state = training.train(
+        _, state = runs.train(
             args.benchmark, args.fusion, args.data_dir, epochs, args.out,
             **{"batch_size": args.batch_size, **engine_kwargs},
             learning_rate=args.learning_rate, seed=args.seed,
@@ -234,17 +238,18 @@ def _evaluate(args):
     import keras
 
     from keras_mmvae import models
-    from keras_mmvae.src.cli import benchmarks
-    from keras_mmvae.src.cli import evaluating
-    from keras_mmvae.src.cli import training
+    from keras_mmvae.src.training import benchmarks
+    from keras_mmvae.src.training import checkpoint
+    from keras_mmvae.src.training import evaluating
+    from keras_mmvae.src.training import runs
 
     model_path = pathlib.Path(args.model)
     if model_path.is_dir():
-        model_path = model_path / training.CHECKPOINT
+        model_path = model_path / checkpoint.CHECKPOINT
     if not model_path.is_file():
         raise FileNotFoundError(
             f"No model at {str(model_path)!r}: pass a .keras file or the "
-            f"--out folder of `train` (it holds {training.CHECKPOINT}).")
+            f"--out folder of `train` (it holds {checkpoint.CHECKPOINT}).")
     model = keras.saving.load_model(model_path)
     bench = (benchmarks.get(args.benchmark) if args.benchmark
              else benchmarks.infer(model.modality_names))
@@ -263,12 +268,12 @@ def _evaluate(args):
         unconditional_samples=args.unconditional_samples,
         log_likelihood_samples=args.log_likelihood, seed=args.seed)
     results["run"] = {
-        **training.environment(), **training.model_record(model),
+        **runs.environment(), **runs.model_record(model),
         "evaluation_seed": args.seed, "num_probe": args.num_probe,
         "unconditional_samples": args.unconditional_samples,
         "log_likelihood_samples": args.log_likelihood,
         # The training run's settings, when the model comes from `train`.
-        "training": (training.read_state(model_path.parent) or {}).get(
+        "training": (checkpoint.read_state(model_path.parent) or {}).get(
             "settings"),
         "classifier_accuracy": _classifier_scores(args.classifiers),
     }

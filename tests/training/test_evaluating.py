@@ -1,14 +1,14 @@
-"""What `python -m keras_mmvae evaluate` computes: the probe reads only its
-drawn training examples, and CelebA gets no unconditional coherence."""
+"""What `python -m keras_mmvae evaluate` computes (`evaluate_model`): the
+probe reads only its drawn training examples, and CelebA gets no
+unconditional coherence."""
 
 import numpy as np
 from evaluation_toys import identity_classifier
 from evaluation_toys import identity_model
 from evaluation_toys import one_hot_data
 
-from keras_mmvae.src.cli import evaluating
 from keras_mmvae.src.datasets.py_dataset import MultimodalDataset
-from keras_mmvae.src.evaluation.linear_probe import sample_examples
+from keras_mmvae.src.training import evaluating
 
 
 class _CountingDataset(MultimodalDataset):
@@ -22,22 +22,6 @@ class _CountingDataset(MultimodalDataset):
     def _fetch(self, indices):
         self.rows_read += len(indices)
         return {k: v[indices] for k, v in self.inputs.items()}
-
-
-def test_probe_sample_reads_only_the_drawn_examples():
-    n = 1000
-    labels = np.arange(n) % 10
-    inputs = {"a": np.arange(n, dtype="float32")[:, None]}
-    dataset = _CountingDataset(inputs, labels, batch_size=64, shuffle=True,
-                               seed=0)
-    drawn, drawn_labels = sample_examples(dataset, 50, seed=3)
-    assert dataset.rows_read == 50
-    # The same examples as the one-pass draw over the arrays.
-    expected, expected_labels = sample_examples((inputs, labels), 50, seed=3)
-    np.testing.assert_array_equal(drawn["a"], expected["a"])
-    np.testing.assert_array_equal(drawn_labels, expected_labels)
-    everything, _ = sample_examples(dataset, 5000, seed=0)
-    np.testing.assert_array_equal(everything["a"], inputs["a"])
 
 
 def _evaluate(labels, data, num_classes):
