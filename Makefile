@@ -15,7 +15,7 @@ export NO_MKDOCS_2_WARNING ?= 1
 export JAX_COMPILATION_CACHE_DIR ?= $(abspath $(VENV))/jax-cache
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
 
-.PHONY: install test test-backends docs demo bench clean
+.PHONY: install test test-backends docs demo bench clean oracles
 
 install: $(STAMP)
 
@@ -46,6 +46,19 @@ demo: install
 # options: make bench BENCH_ARGS="--steps 2 --warmup 1".
 bench: install
 	$(PY) -m benchmarks.train_step --backends tensorflow jax --versus-multivae $(BENCH_ARGS)
+
+# Our models against MultiVae (PyTorch) on identical weights and noise
+# (tests/oracles/README.md). MultiVae gets a virtualenv of its own,
+# $(MULTIVAE_VENV), created or completed here only when `import multivae`
+# fails there.
+MULTIVAE_VENV ?= $(HOME)/.cache/keras_mmvae/multivae-venv
+oracles: install
+	$(MULTIVAE_VENV)/bin/python -c "import multivae" 2>/dev/null || { \
+	  test -x $(MULTIVAE_VENV)/bin/python || $(PYTHON) -m venv $(MULTIVAE_VENV); \
+	  $(MULTIVAE_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	    torch==2.14.1 torchvision==0.29.1 multivae==1.0.3; }
+	MULTIVAE_PYTHON=$(MULTIVAE_VENV)/bin/python KERAS_MMVAE_ORACLES=1 \
+	  KERAS_BACKEND=jax $(PY) -m pytest -q -p no:cacheprovider tests/oracles
 
 clean:
 	rm -rf $(VENV) site runs .pytest_cache
