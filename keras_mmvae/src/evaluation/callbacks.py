@@ -14,7 +14,6 @@ from keras_mmvae.src.evaluation import common
 from keras_mmvae.src.evaluation import data as data_lib
 from keras_mmvae.src.evaluation.coherence import coherence
 from keras_mmvae.src.evaluation.coherence import coherence_by_size
-from keras_mmvae.src.evaluation.coherence import decoded_means
 from keras_mmvae.src.evaluation.coherence import unconditional_coherence
 from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.linear_probe import linear_probe
@@ -294,21 +293,12 @@ class GenerationGridCallback(keras.callbacks.Callback):
 
     def _make_runners(self, model):
         def unconditional(runner, inputs):
-            vae = runner.vae
-            z = keras.random.normal(
-                (ops.shape(inputs["rows"])[0], vae.latent_dim),
-                seed=runner.seed_generator,
-            )
-            return decoded_means(vae, z, runner.seed_generator)
+            return common.prior_decoded_means(runner.vae, inputs,
+                                              runner.seed_generator)
 
         def conditional(runner, inputs):
-            vae = runner.vae
-            mean, log_var, _ = vae.encode_experts(
-                common.model_inputs(vae, inputs))
-            z, _ = vae.fusion.posterior_sample(
-                mean, log_var, mask=inputs[common.SUBSET_MASK],
-                seed=runner.seed_generator)
-            return decoded_means(vae, z, runner.seed_generator)
+            return common.conditional_decoded_means(
+                runner.vae, inputs, runner.seed_generator)
 
         self._runners = {
             "unconditional": common.EvaluationRunner(model, unconditional,
@@ -349,7 +339,7 @@ class GenerationGridCallback(keras.callbacks.Callback):
                 subsets = [(n,) for n in names]
             subsets = common.resolve_subsets(names, subsets)
             inputs = self.conditioning
-            available = data_lib.availability(inputs, names)
+            available = data_lib.batch_availability(inputs, names)
             for subset in subsets:
                 mask = common.subset_mask(names, subset, available)
                 outputs = self._runner("conditional").run(

@@ -1,8 +1,6 @@
 """Conditional and unconditional coherence (MoPoE `eval_metrics/coherence`)."""
 
-import keras
 import numpy as np
-from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
@@ -11,15 +9,6 @@ from keras_mmvae.src.evaluation.data import EvaluationData
 from keras_mmvae.src.evaluation.scores import Score
 from keras_mmvae.src.evaluation.scores import check_average
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
-
-
-def decoded_means(model, z, seed_generator):
-    """Likelihood means of every modality for codes `z` (styles ~ prior)."""
-    styles = common.style_prior_samples(model, ops.shape(z)[0],
-                                        seed_generator, z.dtype)
-    params = model.decode(z, styles=styles)
-    return {n: model.likelihoods[n].mean(params[n])
-            for n in model.modality_names}
 
 
 def _targets(model, classifiers):
@@ -88,14 +77,9 @@ def coherence(
     inside, outside = common.split_classifiers(classifiers)
 
     def step(runner, inputs):
-        vae = runner.vae
-        mean, log_var, _ = vae.encode_experts(
-            common.model_inputs(vae, inputs))
-        # Encoders ran once for all subsets; the subset is the mask.
-        z, _ = vae.fusion.posterior_sample(
-            mean, log_var, mask=inputs[common.SUBSET_MASK],
-            seed=runner.seed_generator)
-        generated = decoded_means(vae, z, runner.seed_generator)
+        # Encoders run on every modality; the subset is the mask.
+        generated = common.conditional_decoded_means(
+            runner.vae, inputs, runner.seed_generator)
         layers = runner.extra_layers
         return {t: layers[t](generated[t], training=False)
                 if t in layers else generated[t] for t in targets}
@@ -104,7 +88,7 @@ def coherence(
     scores = {}
     for inputs, labels in data_lib.iterate_batches(data, batch_size):
         labels = data_lib.require_labels(labels, "Coherence")
-        available = data_lib.availability(inputs, names)
+        available = data_lib.batch_availability(inputs, names)
         for subset in subsets:
             rows = common.subset_rows(names, subset, available)
             if not rows.any():
@@ -190,11 +174,8 @@ def unconditional_coherence(
     inside, outside = common.split_classifiers(classifiers)
 
     def step(runner, inputs):
-        vae = runner.vae
-        rows = ops.shape(inputs["rows"])[0]
-        z = keras.random.normal((rows, vae.latent_dim),
-                                seed=runner.seed_generator)
-        generated = decoded_means(vae, z, runner.seed_generator)
+        generated = common.prior_decoded_means(runner.vae, inputs,
+                                               runner.seed_generator)
         layers = runner.extra_layers
         return {t: layers[t](generated[t], training=False)
                 if t in layers else generated[t] for t in targets}

@@ -120,8 +120,13 @@ def is_multilabel(labels):
     )
 
 
-def availability(inputs, names):
-    """`(B, M)` 0/1 availability of the modalities (all ones without mask)."""
+def batch_availability(inputs, names):
+    """`(B, M)` 0/1 availability of the modalities of a NumPy batch.
+
+    Read from the batch's `"mask"`, all ones without one (then every
+    modality must be in the batch). The model's own `ops.dtypes.availability`
+    casts a mask tensor inside the compiled step instead.
+    """
     batch = len(next(iter(v for k, v in inputs.items() if k != MASK_KEY)))
     if MASK_KEY in inputs:
         mask = np.asarray(inputs[MASK_KEY], dtype="float32")

@@ -81,7 +81,7 @@ def subset_posterior_means(runner, inputs, subsets):
     """
     model = runner.vae
     names = model.modality_names
-    available = data_lib.availability(inputs, names)
+    available = data_lib.batch_availability(inputs, names)
     result = {}
     for subset in subsets:
         mask = common.subset_mask(names, subset, available)

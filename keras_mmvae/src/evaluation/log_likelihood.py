@@ -207,7 +207,7 @@ def log_likelihood(
             runner = common.EvaluationRunner(
                 model, _log_weights_step(chunk), seed=seed
             )
-        available = data_lib.availability(inputs, names)
+        available = data_lib.batch_availability(inputs, names)
         complete = np.all(available > 0, axis=1)
         for subset in subsets:
             rows = common.subset_rows(names, subset, available)
