@@ -14,9 +14,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2] / PACKAGE
 LAYERS = (
     # (layer, module prefixes), lowest first.
     ("export", ("keras_mmvae.src.api_export",)),
+    ("presets", ("keras_mmvae.src.presets",)),
     ("ops", ("keras_mmvae.src.ops",)),
     ("likelihoods", ("keras_mmvae.src.likelihoods",)),
     ("layers", ("keras_mmvae.src.layers",)),
+    ("objectives", ("keras_mmvae.src.objectives",)),
     ("models", ("keras_mmvae.src.models",)),
     ("datasets", ("keras_mmvae.src.datasets",)),
     ("benchmarks", ("keras_mmvae.src.benchmarks",)),
@@ -28,8 +30,8 @@ LAYERS = (
     ("cli", ("keras_mmvae.src.cli", "keras_mmvae.__main__")),
     ("testing", ("keras_mmvae.src.testing",)),
 )
-"""Lowest first: ops → likelihoods → layers → models → datasets →
-benchmarks → evaluation → public facades → cli → test support."""
+"""Lowest first: presets → ops → likelihoods → layers → objectives →
+models → datasets → benchmarks → evaluation → public facades → cli → test support."""
 
 BENCHMARK_FOLDERS = ("polymnist", "mnist_svhn_text", "celeba")
 

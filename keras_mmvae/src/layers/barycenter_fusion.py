@@ -23,20 +23,11 @@ from keras_mmvae.src.ops.subsets import sample_components
 from keras_mmvae.src.ops.subsets import select_components
 from keras_mmvae.src.ops.subsets import stratified_selection
 from keras_mmvae.src.ops.subsets import subset_matrix
+from keras_mmvae.src.presets import PRESETS
 
 MODES = ("poe", "moe", "w2")
 MOE_POSTERIORS = ("component", "moment_matched")
 SUBSET_SAMPLING = ("auto", "stratified", "random", None)
-
-# preset name -> (BarycenterFusion kwargs, MultimodalVAE defaults)
-PRESETS = {
-    "poe": (dict(mode="poe", subsets="joint", prior_expert=True),
-            dict(unimodal_elbos=True)),
-    "moe": (dict(mode="moe", subsets="joint"), {}),
-    "w2": (dict(mode="w2", subsets="joint"), {}),
-    "mopoe": (dict(mode="poe", subsets="all", prior_expert="full"), {}),
-    "mwb": (dict(mode="w2", subsets="all"), {}),
-}
 
 
 @keras_mmvae_export(
@@ -573,60 +564,65 @@ class BarycenterFusion(keras.layers.Layer):
             subset (`None` when all of them are used).
         """
         selection = self.subset_selection(subset_sampling, mask is not None)
-        if self.is_mixture and self.mode != "w2":
-            fused = self(mean, log_var, mask=mask)
-            component = choose_components(fused["weight"], selection,
-                                          seed=seed)
-            z = reparameterize(*select_components(fused, component),
-                               seed=seed)
-            component_kl = kl_to_standard_normal(fused["mean"],
-                                                 fused["log_var"])
-            kl = ops.sum(fused["weight"] * component_kl, axis=-1)
-            members = self._members(component, fused["mean"].dtype)
-            chosen = {"component": component}
-        elif self.is_mixture:
-            # MWB: the chosen component is fused on its own and the KL
-            # comes from Gram matrices, so the training step needs no
-            # component's (B, S, D) parameters (many modalities); the
-            # returned "mean"/"log_var" are pruned when unused.
-            if not self.built:
-                self.build(ops.shape(mean))
-            mean, log_var, mask = self._prepare(mean, log_var, mask)
-            weights, prior_weight, valid = self._component_weights(
-                mask, self.membership, any_member=self.subsets == "joint")
-            weight = self._mixture_weight(valid, mean.dtype)
-            component = choose_components(weight, selection, seed=seed)
-            one_hot = ops.one_hot(component, self.num_components,
-                                  dtype=mean.dtype)
-            q_mean, q_log_var = w2_barycenter(
-                mean, log_var,
-                ops.einsum("bs,bsm->bm", one_hot, weights)[:, None, :],
-                ops.sum(one_hot * prior_weight, axis=-1)[:, None], mask=mask)
-            z = reparameterize(q_mean[:, 0], q_log_var[:, 0], seed=seed)
-            fused_mean, fused_log_var = w2_barycenter(
-                mean, log_var, weights, prior_weight, mask=mask)
-            component_kl = w2_barycenter_kl(mean, log_var, weights,
-                                            prior_weight, mask=mask)
-            kl = ops.sum(weight * component_kl, axis=-1)
-            fused = {"mean": fused_mean, "log_var": fused_log_var,
-                     "weight": weight}
-            members = self._members(component, mean.dtype)
-            chosen = {"component": component}
+        if not self.is_mixture:
+            algorithm = self._sample_joint
+        elif self.mode == "w2":
+            algorithm = self._sample_mwb
         else:
-            used = mask
-            if selection is not None:
-                available = (
-                    ops.ones(ops.shape(mean)[:2], dtype=mean.dtype)
-                    if mask is None else mask
-                )
-                used = choose_subsets(available, selection, seed=seed)
-            fused = self(mean, log_var, mask=used)
-            q_mean, q_log_var = fused["mean"][:, 0], fused["log_var"][:, 0]
-            z = reparameterize(q_mean, q_log_var, seed=seed)
-            kl = kl_to_standard_normal(q_mean, q_log_var)
-            members = used
-            chosen = {} if used is None else {"subset": used}
-        return {**chosen, **fused, "z": z, "kl": kl, "members": members}
+            algorithm = self._sample_mixture
+        return algorithm(mean, log_var, mask, selection, seed)
+
+    def _sample_mixture(self, mean, log_var, mask, selection, seed):
+        """Mixtures of PoE or MoE components: fuse all, choose, sample."""
+        fused = self(mean, log_var, mask=mask)
+        component = choose_components(fused["weight"], selection, seed=seed)
+        z = reparameterize(*select_components(fused, component), seed=seed)
+        component_kl = kl_to_standard_normal(fused["mean"], fused["log_var"])
+        kl = ops.sum(fused["weight"] * component_kl, axis=-1)
+        return {"component": component, **fused, "z": z, "kl": kl,
+                "members": self._members(component, fused["mean"].dtype)}
+
+    def _sample_mwb(self, mean, log_var, mask, selection, seed):
+        """MWB: the chosen component is fused on its own and the KL comes
+        from Gram matrices, so the training step needs no component's
+        `(B, S, D)` parameters (many modalities); the returned
+        `"mean"`/`"log_var"` are pruned when unused."""
+        if not self.built:
+            self.build(ops.shape(mean))
+        mean, log_var, mask = self._prepare(mean, log_var, mask)
+        weights, prior_weight, valid = self._component_weights(
+            mask, self.membership, any_member=self.subsets == "joint")
+        weight = self._mixture_weight(valid, mean.dtype)
+        component = choose_components(weight, selection, seed=seed)
+        one_hot = ops.one_hot(component, self.num_components,
+                              dtype=mean.dtype)
+        q_mean, q_log_var = w2_barycenter(
+            mean, log_var,
+            ops.einsum("bs,bsm->bm", one_hot, weights)[:, None, :],
+            ops.sum(one_hot * prior_weight, axis=-1)[:, None], mask=mask)
+        z = reparameterize(q_mean[:, 0], q_log_var[:, 0], seed=seed)
+        fused_mean, fused_log_var = w2_barycenter(
+            mean, log_var, weights, prior_weight, mask=mask)
+        component_kl = w2_barycenter_kl(mean, log_var, weights,
+                                        prior_weight, mask=mask)
+        kl = ops.sum(weight * component_kl, axis=-1)
+        return {"component": component, "mean": fused_mean,
+                "log_var": fused_log_var, "weight": weight, "z": z,
+                "kl": kl, "members": self._members(component, mean.dtype)}
+
+    def _sample_joint(self, mean, log_var, mask, selection, seed):
+        """Joint fusions: all available experts, or a drawn subset."""
+        used = mask
+        if selection is not None:
+            available = (ops.ones(ops.shape(mean)[:2], dtype=mean.dtype)
+                         if mask is None else mask)
+            used = choose_subsets(available, selection, seed=seed)
+        fused = self(mean, log_var, mask=used)
+        q_mean, q_log_var = fused["mean"][:, 0], fused["log_var"][:, 0]
+        z = reparameterize(q_mean, q_log_var, seed=seed)
+        kl = kl_to_standard_normal(q_mean, q_log_var)
+        chosen = {} if used is None else {"subset": used}
+        return {**chosen, **fused, "z": z, "kl": kl, "members": used}
 
     def _members(self, component, dtype):
         """`(B, M)` modalities of each row's chosen component."""

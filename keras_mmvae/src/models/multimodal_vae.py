@@ -5,7 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
-from keras_mmvae.src.layers.barycenter_fusion import PRESETS
+from keras_mmvae.src import objectives
 from keras_mmvae.src.layers.barycenter_fusion import SUBSET_SAMPLING
 from keras_mmvae.src.layers.barycenter_fusion import BarycenterFusion
 from keras_mmvae.src.likelihoods import likelihood as likelihoods_lib
@@ -14,9 +14,7 @@ from keras_mmvae.src.models import validation
 from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
 from keras_mmvae.src.models.replicas import share_of_global_mean
 from keras_mmvae.src.ops.dtypes import at_least_float32
-from keras_mmvae.src.ops.dtypes import availability
-from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
-from keras_mmvae.src.ops.gaussian import reparameterize
+from keras_mmvae.src.presets import PRESETS
 
 CROSS_MODAL_STYLES = ("posterior", "prior")
 MASK_KEY = validation.MASK_KEY
@@ -25,25 +23,6 @@ MASK_KEY = validation.MASK_KEY
 ELEMENTWISE_LIKELIHOODS = tuple(likelihoods_lib.LIKELIHOODS.values())
 
 
-def declared_input_shape(layer):
-    """The batch-first input shape a layer declares, or `None`.
-
-    A functional `keras.Model` with one input declares it; so does a layer
-    given `input_shape=...`.
-    """
-    inputs = getattr(layer, "inputs", None)
-    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
-        return tuple(inputs[0].shape)
-    shape = getattr(layer, "_input_shape_arg", None)
-    if shape is not None:
-        return (None, *shape)
-    return None
-
-
-def _prepended(first, iterator):
-    """A generator (which `fit` accepts) of `first`, then `iterator`."""
-    yield first
-    yield from iterator
 
 
 @keras_mmvae_export("keras_mmvae.MultimodalVAE")
@@ -89,16 +68,17 @@ class MultimodalVAE(keras.Model):
     Stratified selection needs complete data; with a mask it falls back to
     `"random"` over the valid components.
 
-    **Objective** (loss = −ELBO, one reparameterised sample per example):
-    `Σ_m w_m E[−log p(x_m | z)] + β · KL`, reconstruction summed over data
-    dimensions and averaged over the batch, absent modalities excluded. The
-    KL is that of the chosen joint posterior, or for mixtures the
-    weight-averaged analytic KL of every component (an upper bound of the
-    mixture KL). With `unimodal_elbos` (preset `poe`, the MVAE baseline)
-    each available modality also adds its own ELBO with `q = PoE(q_m,
-    prior)`. With modality-specific (style) latents, encoders return four
-    tensors `(mean, log_var, style_mean, style_log_var)`, decoder `m` gets
-    `concat[z_style_m, z]`, and the KL becomes
+    **Objective.** `objective` names what is trained (`mm.objectives`);
+    the default `"elbo"` is the loss −ELBO with one reparameterised sample
+    per example: `Σ_m w_m E[−log p(x_m | z)] + β · KL`, reconstruction
+    summed over data dimensions and averaged over the batch, absent
+    modalities excluded. The KL is that of the chosen joint posterior, or
+    for mixtures the weight-averaged analytic KL of every component (an
+    upper bound of the mixture KL). With `unimodal_elbos` (preset `poe`,
+    the MVAE baseline) each available modality also adds its own ELBO with
+    `q = PoE(q_m, prior)`. With modality-specific (style) latents, encoders
+    return four tensors `(mean, log_var, style_mean, style_log_var)`,
+    decoder `m` gets `concat[z_style_m, z]`, and the KL becomes
     `β_content · KL_shared + β_style · Σ_m style_betas[m] · KL_style_m`
     (`β_content` weights the shared KL with or without style latents); each
     unimodal ELBO weights its KLs the same way,
@@ -152,6 +132,8 @@ class MultimodalVAE(keras.Model):
             always) or `"prior"` (MMVAE+: a sample of `N(0, I)`, so the
             shared latent must carry what `m` has in common with the
             subset; `m`'s own style is used only when `m` is in it).
+        objective: A name of `mm.objectives.OBJECTIVES` (default
+            `"elbo"`) or an `mm.objectives.Objective`.
         **kwargs: Standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -199,6 +181,7 @@ class MultimodalVAE(keras.Model):
         seed=None,
         kl_warmup_steps: int = 0,
         cross_modal_style: str = "posterior",
+        objective="elbo",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -301,6 +284,8 @@ class MultimodalVAE(keras.Model):
         self.modality_trackers = [
             keras.metrics.Mean(name=f"reconstruction_loss_{n}") for n in names
         ]
+        self.objective = objectives.get(objective)
+        self.objective.validate(self)
 
     def _per_modality(self, values, arg):
         if values is None:
@@ -341,7 +326,7 @@ class MultimodalVAE(keras.Model):
         for name in self.modality_names:
             validation.check_network_shapes(
                 name, self.input_shapes[name],
-                declared_input_shape(self.encoders[name]), None)
+                validation.declared_input_shape(self.encoders[name]), None)
             symbolic = keras.KerasTensor(tuple(self.input_shapes[name]))
             out = self.encoders[name](symbolic)
             if not isinstance(out, (tuple, list)) or len(out) not in (2, 4):
@@ -380,6 +365,7 @@ class MultimodalVAE(keras.Model):
                 n: largest / scored[n] for n in self.modality_names}
         if not self.fusion.built:
             self.fusion.build((None, self.num_modalities, self.latent_dim))
+        self.objective.build(self)
         self.built = True
 
     def _scored_size(self, name, params):
@@ -427,11 +413,13 @@ class MultimodalVAE(keras.Model):
         outputs = {}
         for name in self.modality_names:
             outputs[name] = self.decoders[name](
-                self._decoder_input(name, z, styles), training=training
+                self.decoder_input(name, z, styles), training=training
             )
         return outputs
 
-    def _decoder_input(self, name, z, styles):
+    def decoder_input(self, name, z, styles):
+        """Decoder `name`'s input: `concat[style, z]` with style latents
+        (a prior sample where `styles` has none), else `z`."""
         dim = self.style_dims.get(name, 0) if self.style_dims else 0
         if not dim:
             return z
@@ -443,162 +431,16 @@ class MultimodalVAE(keras.Model):
             style = styles[name]
         return ops.concatenate([style, z], axis=-1)
 
-    def _mask(self, inputs, dtype):
-        if MASK_KEY in inputs:
-            return availability(inputs[MASK_KEY], dtype)
-        return None
-
     # ------------------------------------------------------------ forward
     def call(self, inputs, training=False):
         validation.check_structure(inputs, self.modality_names,
                                    self.input_shapes)
-        if training and self.kl_warmup_steps:
-            self.kl_warmup_step.assign_add(1.0)
-        mean, log_var, styles = self.encode_experts(inputs, training)
-        mask = self._mask(inputs, mean.dtype)
-        result = self.fusion.sample(mean, log_var, mask=mask,
-                                    subset_sampling=self.subset_sampling,
-                                    seed=self.seed_generator)
-        result["log_var_clipped"] = self._clipped_fraction(log_var, mask)
-        members = result.pop("members")
-        style_samples = {}
-        if styles:
-            style_samples, result["style_kl"] = self._sample_styles(
-                styles, mask, members)
-        result["outputs"] = self.decode(result["z"], style_samples,
-                                        training=training)
-        if self.unimodal_elbos:
-            result.update(self._unimodal_terms(mean, log_var, mask,
-                                               style_samples, training))
-        return result
-
-    def _clipped_fraction(self, log_var, mask):
-        """Per example, the share of available experts' log-variance entries
-        outside the fusion's `log_var_clip` (they get no gradient)."""
-        low, high = self.fusion.log_var_clip
-        outside = ops.cast(ops.logical_or(log_var < low, log_var > high),
-                           log_var.dtype)
-        per_expert = ops.mean(outside, axis=-1)
-        if mask is None:
-            return ops.mean(per_expert, axis=-1)
-        return ops.sum(per_expert * mask, axis=-1) / ops.maximum(
-            ops.sum(mask, axis=-1), 1.0)
-
-    def _sample_styles(self, styles, mask, members):
-        """Style samples per modality and their KLs `(B, M)`.
-
-        Decoder `m` gets its own style posterior sample where `m` is
-        available (and, with `cross_modal_style="prior"`, inside the chosen
-        component or subset `members`), a prior sample elsewhere. A
-        modality without a style latent has style KL 0.
-        """
-        own = mask
-        if self.cross_modal_style == "prior" and members is not None:
-            own = members if mask is None else members * mask
-        samples, kls = {}, []
-        for i, name in enumerate(self.modality_names):
-            if name not in styles:
-                kls.append(None)
-                continue
-            s_mean, s_log_var = styles[name]
-            sample = reparameterize(s_mean, s_log_var,
-                                    seed=self.seed_generator)
-            if own is not None:
-                prior = keras.random.normal(
-                    ops.shape(s_mean), dtype=s_mean.dtype,
-                    seed=self.seed_generator
-                )
-                sample = ops.where(own[:, i:i + 1] > 0, sample, prior)
-            samples[name] = sample
-            kls.append(kl_to_standard_normal(s_mean, s_log_var))
-        zero = ops.zeros_like(next(kl for kl in kls if kl is not None))
-        return samples, ops.stack(
-            [zero if kl is None else kl for kl in kls], axis=1)
-
-    def _unimodal_terms(self, mean, log_var, mask, style_samples, training):
-        outputs, kls = {}, []
-        eye = np.eye(self.num_modalities, dtype="float32")
-        for i, name in enumerate(self.modality_names):
-            only = ops.broadcast_to(
-                ops.convert_to_tensor(eye[i:i + 1], dtype=mean.dtype),
-                ops.shape(mean)[:2],
-            )
-            if mask is not None:
-                only = only * mask
-            q_mean, q_log_var = self.fusion.posterior(mean, log_var, mask=only)
-            z = reparameterize(q_mean, q_log_var, seed=self.seed_generator)
-            outputs[name] = self.decoders[name](
-                self._decoder_input(name, z, style_samples), training=training
-            )
-            kls.append(kl_to_standard_normal(q_mean, q_log_var))
-        return {"unimodal_outputs": outputs,
-                "unimodal_kl": ops.stack(kls, axis=1)}
+        return self.objective.forward(self, inputs, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
-        dtype = y_pred["z"].dtype
-        mask = self._mask(x, dtype)
-        batch_mean = self._weighted_batch_mean(sample_weight, dtype)
-        beta = self.current_beta(dtype)
-        style_kl = y_pred.get("style_kl")
-        if style_kl is not None:
-            style_betas = self.beta_style * ops.convert_to_tensor(
-                [self.style_betas[n] for n in self.modality_names],
-                dtype=dtype,
-            )
-            # (B, M): β_style · β_m · KL_style_m, absent modalities excluded.
-            style_kl = style_kl * style_betas[None, :]
-            if mask is not None:
-                style_kl = style_kl * mask
-        rec_total = 0.0
-        unimodal = 0.0
-        for i, name in enumerate(self.modality_names):
-            likelihood = self.likelihoods[name]
-            nll = -likelihood.log_prob(y_pred["outputs"][name], x[name])
-            if mask is not None:
-                nll = nll * mask[:, i]
-            rec = batch_mean(nll)
-            self.modality_trackers[i].update_state(rec)
-            rec_total = rec_total + self.reconstruction_weights[name] * rec
-            if self.unimodal_elbos:
-                # The ELBO of q = PoE(q_m, prior): its own KL terms weighted
-                # as the joint one's (method.md 8.4-8.5).
-                uni_kl = self.beta_content * y_pred["unimodal_kl"][:, i]
-                if style_kl is not None:
-                    uni_kl = uni_kl + style_kl[:, i]
-                uni = -likelihood.log_prob(y_pred["unimodal_outputs"][name],
-                                           x[name]) + beta * uni_kl
-                if mask is not None:
-                    uni = uni * mask[:, i]
-                unimodal = unimodal + batch_mean(uni)
-        kl = self.beta_content * y_pred["kl"]
-        if style_kl is not None:
-            kl = kl + ops.sum(style_kl, axis=-1)
-        kl = batch_mean(kl)
-        self.reconstruction_tracker.update_state(rec_total)
-        self.kl_tracker.update_state(kl)
-        self.clip_tracker.update_state(ops.mean(y_pred["log_var_clipped"]))
-        return share_of_global_mean(rec_total + beta * kl + unimodal)
-
-    @staticmethod
-    def _weighted_batch_mean(sample_weight, dtype):
-        """The batch mean of per-example terms, weighted as Keras's losses.
-
-        With `sample_weight` `w` it is `Σ_b w_b l_b / B`
-        (`"sum_over_batch_size"`, what Keras does for compiled losses).
-        """
-        if sample_weight is None:
-            return ops.mean
-        weight = ops.reshape(ops.cast(sample_weight, dtype), (-1,))
-        return lambda values: ops.mean(values * weight)
-
-    def current_beta(self, dtype="float32"):
-        """The KL weight of this step: `beta`, ramped during warm-up."""
-        if not self.kl_warmup_steps:
-            return ops.convert_to_tensor(self.beta, dtype=dtype)
-        # `call(training=True)` has already counted this step.
-        done = ops.maximum(ops.cast(self.kl_warmup_step, dtype) - 1.0, 0.0)
-        return self.beta * ops.minimum(done / self.kl_warmup_steps, 1.0)
+        return share_of_global_mean(
+            self.objective.loss(self, x, y_pred, sample_weight))
 
     # ------------------------------------------------------------ fit & co.
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
@@ -639,115 +481,23 @@ class MultimodalVAE(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         if not self.built:
-            x = self._build_from_data(x)
-        y = self._target_for_sample_weight(x, y, kwargs)
+            x = validation.build_from_data(self, x)
+        y = validation.target_for_sample_weight(x, y, kwargs)
         if kwargs.get("validation_data") is not None:
-            kwargs["validation_data"] = self._checked_validation(
-                kwargs["validation_data"]
-            )
+            kwargs["validation_data"] = validation.checked_validation_data(
+                kwargs["validation_data"], self.modality_names)
         return super().fit(x, y, *args, **kwargs)
-
-    def _build_from_data(self, x):
-        """Builds from the shapes of the first batch of `x`.
-
-        So that callbacks that need the variables before the first step
-        (`BackupAndRestore` restoring a backup, on every backend) work from
-        an unbuilt model. Returns `x`, re-chained if a batch was taken from
-        an iterator. Unknown data types are left to the first step.
-        """
-        first, rest = None, x
-        if isinstance(x, dict):
-            first = x
-        elif isinstance(x, keras.utils.PyDataset) and len(x):
-            first = x[0]
-        elif hasattr(x, "element_spec"):  # tf.data.Dataset
-            first = x.element_spec
-        elif hasattr(x, "__next__"):
-            try:
-                first = next(x)
-            except StopIteration:
-                return x
-            rest = _prepended(first, x)
-        inputs = first[0] if isinstance(first, (tuple, list)) else first
-        if isinstance(inputs, dict) and all(
-                n in inputs for n in self.modality_names):
-            self.build({n: tuple(inputs[n].shape)
-                        for n in self.modality_names})
-        return rest
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
-        y = self._target_for_sample_weight(x, y, kwargs)
+        y = validation.target_for_sample_weight(x, y, kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         x = validation.checked_data(x, self.modality_names)
         return super().predict(x, *args, **kwargs)
 
-    @staticmethod
-    def _target_for_sample_weight(x, y, kwargs):
-        """A placeholder `y` so that Keras keeps `sample_weight`.
-
-        Keras's array adapter replicates `sample_weight` over the structure
-        of `y` and so drops it when `y` is `None`; the model ignores `y`.
-        """
-        weight = kwargs.get("sample_weight")
-        validation.check_sample_weight(weight)
-        if weight is None or y is not None or not isinstance(x, dict):
-            return y
-        return np.zeros((len(weight),), dtype="float32")
-
-    def _checked_validation(self, data):
-        if isinstance(data, tuple):
-            return (validation.checked_data(data[0], self.modality_names),
-                    *data[1:])
-        return validation.checked_data(data, self.modality_names)
-
     # ------------------------------------------------------------ inference
-    def _complete(self, inputs, mask):
-        """Fills omitted modalities with zeros (marked absent) and checks."""
-        if not isinstance(inputs, dict):
-            validation.check_structure(inputs, self.modality_names)
-        inputs = validation.as_arrays(inputs)
-        if mask is not None:
-            mask = validation.as_arrays({MASK_KEY: mask})[MASK_KEY]
-        unknown = sorted(set(inputs) - set(self.modality_names) - {MASK_KEY})
-        if unknown:
-            validation.check_structure(inputs, self.modality_names)
-        present = [n for n in self.modality_names if n in inputs]
-        if not present:
-            raise ValueError(
-                "Give at least one modality of "
-                f"{self.modality_names}; got keys {sorted(inputs)}."
-            )
-        batch = int(ops.shape(inputs[present[0]])[0])
-        if mask is None:
-            mask = inputs.get(MASK_KEY)
-        if mask is None:
-            mask = np.array(
-                [[n in inputs for n in self.modality_names]] * batch,
-                dtype="float32",
-            )
-        if not self.built:
-            if len(present) < self.num_modalities:
-                raise ValueError(
-                    "The model is not built yet: call it (or `fit`) once on "
-                    "a batch with every modality first."
-                )
-            self._ensure_built({n: inputs[n] for n in present})
-        full = {}
-        for name in self.modality_names:
-            if name in inputs:
-                full[name] = inputs[name]
-            else:
-                shape = [batch] + list(self.input_shapes[name][1:])
-                full[name] = np.zeros(shape, dtype="float32")
-        full[MASK_KEY] = mask
-        validation.check_structure(full, self.modality_names,
-                                   self.input_shapes)
-        validation.check_values(full, self.modality_names)
-        return full
-
     def encode(self, inputs, mask=None, moe_posterior="component"):
         """Posterior `(mean, log_var)` `(B, D)` given the available modalities.
 
@@ -766,7 +516,7 @@ class MultimodalVAE(keras.Model):
             moe_posterior: `"component"` or `"moment_matched"` (`"moe"`
                 fusion only).
         """
-        full = self._complete(inputs, mask)
+        full = validation.completed_inputs(self, inputs, mask)
         mean, log_var, _ = self.encode_experts(full)
         return self.fusion.posterior(mean, log_var, mask=full[MASK_KEY],
                                      moe_posterior=moe_posterior)
@@ -792,7 +542,7 @@ class MultimodalVAE(keras.Model):
         for `"moe"` one available expert is drawn per example. Style latents
         are drawn from their prior.
         """
-        full = self._complete(inputs, mask)
+        full = validation.completed_inputs(self, inputs, mask)
         mean, log_var, _ = self.encode_experts(full)
         z, _ = self.fusion.posterior_sample(mean, log_var, mask=full[MASK_KEY],
                                             seed=self.seed_generator)
@@ -867,6 +617,7 @@ class MultimodalVAE(keras.Model):
             "seed": self.seed,
             "kl_warmup_steps": self.kl_warmup_steps,
             "cross_modal_style": self.cross_modal_style,
+            "objective": self.objective.name,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 

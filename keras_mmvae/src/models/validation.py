@@ -245,3 +245,119 @@ def checked_data(data, names):
     if hasattr(data, "__next__") and not hasattr(data, "element_spec"):
         return _checked_generator(data, names)
     return data
+
+
+# ---------------------------------------------- building from data, inference
+def declared_input_shape(layer):
+    """The batch-first input shape a layer declares, or `None`.
+
+    A functional `keras.Model` with one input declares it; so does a layer
+    given `input_shape=...`.
+    """
+    inputs = getattr(layer, "inputs", None)
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        return tuple(inputs[0].shape)
+    shape = getattr(layer, "_input_shape_arg", None)
+    if shape is not None:
+        return (None, *shape)
+    return None
+
+
+def _prepended(first, iterator):
+    """A generator (which `fit` accepts) of `first`, then `iterator`."""
+    yield first
+    yield from iterator
+
+
+def build_from_data(model, x):
+    """Builds `model` from the shapes of the first batch of `x`.
+
+    So that callbacks that need the variables before the first step
+    (`BackupAndRestore` restoring a backup, on every backend) work from
+    an unbuilt model. Returns `x`, re-chained if a batch was taken from
+    an iterator. Unknown data types are left to the first step.
+    """
+    first, rest = None, x
+    if isinstance(x, dict):
+        first = x
+    elif isinstance(x, keras.utils.PyDataset) and len(x):
+        first = x[0]
+    elif hasattr(x, "element_spec"):  # tf.data.Dataset
+        first = x.element_spec
+    elif hasattr(x, "__next__"):
+        try:
+            first = next(x)
+        except StopIteration:
+            return x
+        rest = _prepended(first, x)
+    inputs = first[0] if isinstance(first, (tuple, list)) else first
+    if isinstance(inputs, dict) and all(
+            n in inputs for n in model.modality_names):
+        model.build({n: tuple(inputs[n].shape)
+                    for n in model.modality_names})
+    return rest
+
+
+def target_for_sample_weight(x, y, kwargs):
+    """A placeholder `y` so that Keras keeps `sample_weight`.
+
+    Keras's array adapter replicates `sample_weight` over the structure
+    of `y` and so drops it when `y` is `None`; the model ignores `y`.
+    """
+    weight = kwargs.get("sample_weight")
+    check_sample_weight(weight)
+    if weight is None or y is not None or not isinstance(x, dict):
+        return y
+    return np.zeros((len(weight),), dtype="float32")
+
+def checked_validation_data(data, names):
+    """`fit`'s `validation_data`, checked as the training data are."""
+    if isinstance(data, tuple):
+        return (checked_data(data[0], names), *data[1:])
+    return checked_data(data, names)
+
+
+def completed_inputs(model, inputs, mask):
+    """The inference batch of `model` with omitted modalities filled with
+    zeros (marked absent), checked."""
+    if not isinstance(inputs, dict):
+        check_structure(inputs, model.modality_names)
+    inputs = as_arrays(inputs)
+    if mask is not None:
+        mask = as_arrays({MASK_KEY: mask})[MASK_KEY]
+    unknown = sorted(set(inputs) - set(model.modality_names) - {MASK_KEY})
+    if unknown:
+        check_structure(inputs, model.modality_names)
+    present = [n for n in model.modality_names if n in inputs]
+    if not present:
+        raise ValueError(
+            "Give at least one modality of "
+            f"{model.modality_names}; got keys {sorted(inputs)}."
+        )
+    batch = int(keras.ops.shape(inputs[present[0]])[0])
+    if mask is None:
+        mask = inputs.get(MASK_KEY)
+    if mask is None:
+        mask = np.array(
+            [[n in inputs for n in model.modality_names]] * batch,
+            dtype="float32",
+        )
+    if not model.built:
+        if len(present) < model.num_modalities:
+            raise ValueError(
+                "The model is not built yet: call it (or `fit`) once on "
+                "a batch with every modality first."
+            )
+        model._ensure_built({n: inputs[n] for n in present})
+    full = {}
+    for name in model.modality_names:
+        if name in inputs:
+            full[name] = inputs[name]
+        else:
+            shape = [batch] + list(model.input_shapes[name][1:])
+            full[name] = np.zeros(shape, dtype="float32")
+    full[MASK_KEY] = mask
+    check_structure(full, model.modality_names,
+                               model.input_shapes)
+    check_values(full, model.modality_names)
+    return full
