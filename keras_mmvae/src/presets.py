@@ -21,4 +21,9 @@ PRESETS = {
     "mopoe": (dict(mode="poe", subsets="all", prior_expert="full"), {}),
     # MWB-VAE: W2 barycenters over every subset.
     "mwb": (dict(mode="w2", subsets="all"), {}),
+    # MVTCAE (Hwang et al. 2021; MultiVae's defaults α = 0.1, β = 2.5): PoE
+    # of the unimodal experts only (no prior expert).
+    "mvtcae": (dict(mode="poe", subsets="joint"),
+               dict(objective={"name": "mvtcae", "alpha": 0.1,
+                               "beta": 2.5})),
 }

@@ -7,9 +7,11 @@
 
 from keras_mmvae.src.objectives.base import Objective
 from keras_mmvae.src.objectives.elbo import ELBO
+from keras_mmvae.src.objectives.mvtcae import MVTCAE
 
 OBJECTIVES = {
     "elbo": ELBO,
+    "mvtcae": MVTCAE,
 }
 
 

@@ -1,0 +1,144 @@
+"""What the joint-posterior objectives share (MVTCAE, CRMVAE, JMVAE, mmJSD).
+
+These objectives sample their own latents (one joint sample, or one per
+unimodal posterior) instead of calling `BarycenterFusion.sample`, so that
+every draw comes from ONE overridable method, `JointObjective.noise`: the
+oracle tests subclass the objective and return MultiVae's own standard
+normal draws there.
+"""
+
+import keras
+from keras import ops
+
+from keras_mmvae.src.objectives import base
+from keras_mmvae.src.ops.gaussian import kl_divergence
+
+
+class JointObjective(base.Objective):
+    """Base of the joint-posterior family.
+
+    Args:
+        beta: The KL weight β of this objective. `None` (default) uses the
+            model's `beta`; a number sets it here (the presets use this for
+            MultiVae's defaults, e.g. `β = 2.5` for MVTCAE), and then the
+            model's `beta` must stay at its default 1.0: β is set once.
+    """
+
+    # Default β when the objective sets none (the model's `beta` then).
+    def __init__(self, beta=None):
+        if beta is not None:
+            beta = float(beta)
+            if not beta >= 0:
+                raise ValueError(f"`beta` must be >= 0; got {beta}.")
+        self.beta = beta
+
+    def get_config(self):
+        return {"name": self.name, "beta": self.beta}
+
+    # ------------------------------------------------------------ checks
+    fusion_hint = ('fusion="poe" with prior_expert=False (the preset of '
+                   'this objective)')
+
+    def check_fusion(self, model):
+        """Joint (non-mixture) Gaussian fusions by default."""
+        if model.fusion.is_mixture:
+            raise ValueError(
+                f"objective {self.name!r} fuses the available experts into "
+                "ONE joint posterior; the model's fusion "
+                f"(mode={model.fusion.mode!r}, "
+                f"subsets={model.fusion.subsets!r}) is a mixture. Use "
+                f"{self.fusion_hint}, e.g. fusion={self.name!r}.")
+
+    def validate(self, model):
+        self.check_fusion(model)
+        name = self.name
+        if self.beta is not None and model.beta != 1.0:
+            raise ValueError(
+                f"β is set twice: objective {name!r} has beta={self.beta} "
+                f"and the model beta={model.beta}. Pass only one: "
+                f"objective={{'name': {name!r}, 'beta': {model.beta}}} "
+                "(leave the model's beta at 1.0), or objective="
+                f"{{'name': {name!r}, 'beta': None}} to use the model's.")
+        if model.unimodal_elbos:
+            raise ValueError(
+                f"`unimodal_elbos=True` adds MVAE's unimodal ELBOs to the "
+                f"'elbo' objective only; objective {name!r} has its own "
+                "unimodal terms. Pass unimodal_elbos=False.")
+        if model.subset_sampling not in ("auto", None):
+            raise ValueError(
+                f"objective {name!r} always uses all available modalities; "
+                f"subset_sampling={model.subset_sampling!r} has no meaning "
+                "here. Pass subset_sampling='auto'.")
+        if model.distribution != "normal" or model.learn_prior or \
+                model.learn_private_prior:
+            raise ValueError(
+                f"objective {name!r} has Gaussian posteriors and the fixed "
+                "prior N(0, I): pass distribution='normal', "
+                "learn_prior=False, learn_private_prior=False.")
+
+    def build(self, model):
+        if model.uses_style:
+            raise ValueError(
+                f"objective {self.name!r} has no modality-specific (style) "
+                "latents: use encoders returning (mean, log_var) only.")
+
+    # ------------------------------------------------------------ pieces
+    def noise(self, model, kind, shape, dtype):
+        """Standard normal draws for the sample `kind` (`"joint"`,
+        `"unimodal/<modality>"`): the ONE source of this objective's
+        randomness (tests override it to inject MultiVae's noise)."""
+        del kind
+        return keras.random.normal(shape, dtype=dtype,
+                                   seed=model.seed_generator)
+
+    def sample(self, model, kind, mean, log_var):
+        """`mean + exp(log_var / 2) · ε` with `ε = noise(kind)`."""
+        eps = self.noise(model, kind, ops.shape(mean), mean.dtype)
+        return mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
+
+    def kl_weight(self, model, dtype):
+        """β of this step: the objective's or the model's β, ramped by the
+        model's KL warm-up (`kl_warmup_steps`)."""
+        return self.warmup(model, dtype) * (
+            model.beta if self.beta is None else self.beta)
+
+    @staticmethod
+    def warmup(model, dtype):
+        """The warm-up factor in [0, 1] (1 without warm-up): the ramp of
+        `base.current_beta`, `min(max(step − 1, 0) / steps, 1)`."""
+        if not model.kl_warmup_steps:
+            return ops.convert_to_tensor(1.0, dtype=dtype)
+        done = ops.maximum(ops.cast(model.kl_warmup_step, dtype) - 1.0, 0.0)
+        return ops.minimum(done / model.kl_warmup_steps, 1.0)
+
+    @staticmethod
+    def experts(model, inputs, training):
+        """`(mean, log_var)` `(B, M, D)` of the unimodal encoders, the
+        log-variances clipped to the fusion's `log_var_clip` (as the fusion
+        sees them), the `(B, M)` mask or `None`, and the `(B,)` share of
+        clipped log-variance entries (logged as `log_var_clipped`)."""
+        mean, log_var, _ = model.encode_experts(inputs, training)
+        mask = base.batch_mask(inputs, mean.dtype)
+        clipped = base.clipped_fraction(model, log_var, mask)
+        log_var = ops.clip(log_var, *model.fusion.log_var_clip)
+        return mean, log_var, mask, clipped
+
+    @staticmethod
+    def kl_to_experts(q_mean, q_log_var, mean, log_var):
+        """`(B, M)`: `KL(q ‖ q_m)` for every expert `m`."""
+        return kl_divergence(q_mean[:, None], q_log_var[:, None], mean,
+                             log_var)
+
+    @staticmethod
+    def masked(values, mask, column=None):
+        """`values` with absent entries set to 0 (`ops.where`: no NaN from
+        placeholders reaches the loss or its gradient)."""
+        if mask is None:
+            return values
+        m = mask if column is None else mask[:, column]
+        return ops.where(m > 0, values, ops.zeros_like(values))
+
+    @staticmethod
+    def nll(model, name, params, inputs):
+        """`(B,)` `−log p(x_name | params)` (summed over data dimensions)."""
+        return -model.likelihoods[name].log_prob(params, inputs[name])
