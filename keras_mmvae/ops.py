@@ -1,5 +1,8 @@
-"""Gaussian maths, fusion closed forms and subset utilities (`keras.ops`)."""
+"""Gaussian and Laplace latent maths, fusion closed forms and subset utilities (`keras.ops`)."""
 
+from keras_mmvae.src.ops.distributions import latent_log_prob
+from keras_mmvae.src.ops.distributions import latent_scale
+from keras_mmvae.src.ops.distributions import standard_noise
 from keras_mmvae.src.ops.full_covariance import w2_barycenter_full
 from keras_mmvae.src.ops.fusion import moment_match
 from keras_mmvae.src.ops.fusion import product_of_experts
@@ -21,12 +24,15 @@ __all__ = [
     "gaussian_log_prob",
     "kl_divergence",
     "kl_to_standard_normal",
+    "latent_log_prob",
+    "latent_scale",
     "log_mean_exp",
     "modality_subsets",
     "moment_match",
     "product_of_experts",
     "reparameterize",
     "sample_components",
+    "standard_noise",
     "stratified_components",
     "stratified_selection",
     "subset_matrix",

@@ -21,9 +21,44 @@ PRESETS = {
     "mopoe": (dict(mode="poe", subsets="all", prior_expert="full"), {}),
     # MWB-VAE: W2 barycenters over every subset.
     "mwb": (dict(mode="w2", subsets="all"), {}),
+    # MMVAE as published (Shi et al. 2019; MultiVae's defaults): the
+    # stratified DReG bound with K = 10, Laplace posteriors and a Laplace
+    # prior with a learned scale.
+    "mmvae": (dict(mode="moe", subsets="joint"),
+              dict(objective={"name": "dreg", "num_samples": 10},
+                   distribution="laplace", learn_prior=True)),
+    # MMVAE+ (Palumbo et al. 2023): MMVAE with private latents (encoders
+    # with style heads) whose auxiliary priors r_m have learned scales and
+    # replace them in cross-modal reconstructions.
+    "mmvae+": (dict(mode="moe", subsets="joint"),
+               dict(objective={"name": "dreg", "num_samples": 10},
+                    distribution="laplace", learn_private_prior=True,
+                    cross_modal_style="prior")),
+    # The MMVAE+ treatment of the barycentric mixtures: private latents
+    # with learned auxiliary priors and the DReG bound (one component per
+    # example, K = 10).
+    "mopoe+": (dict(mode="poe", subsets="all", prior_expert="full"),
+               dict(objective={"name": "dreg", "num_samples": 10},
+                    learn_private_prior=True, cross_modal_style="prior")),
+    "mwb+": (dict(mode="w2", subsets="all"),
+             dict(objective={"name": "dreg", "num_samples": 10},
+                  learn_private_prior=True, cross_modal_style="prior")),
     # MVTCAE (Hwang et al. 2021; MultiVae's defaults α = 0.1, β = 2.5): PoE
     # of the unimodal experts only (no prior expert).
     "mvtcae": (dict(mode="poe", subsets="joint"),
                dict(objective={"name": "mvtcae", "alpha": 0.1,
                                "beta": 2.5})),
+    # CRMVAE (Suzuki & Matsuo 2023; MultiVae's default beta = 2.5): PoE of
+    # the unimodal experts, plus each one's own reconstruction.
+    "crmvae": (dict(mode="poe", subsets="joint"),
+               dict(objective={"name": "crmvae", "beta": 2.5})),
+    # JMVAE-kl (Suzuki et al. 2016; MultiVae's alpha = 0.1, beta = 1): needs
+    # a joint encoder; subsets are inferred with the PoE of the unimodal
+    # experts. MultiVae's warmup=10 epochs is kl_warmup_steps=10*steps/epoch.
+    "jmvae": (dict(mode="poe", subsets="joint"),
+              dict(objective={"name": "jmvae", "alpha": 0.1})),
+    # mmJSD (Sutter et al. 2020): MoE posterior, JS divergence to the
+    # dynamic prior (geometric mean of the unimodal posteriors and N(0, I)).
+    "mmjsd": (dict(mode="moe", subsets="joint"),
+              dict(objective="mmjsd")),
 }

@@ -13,10 +13,23 @@ from keras_mmvae.src.models import serving
 from keras_mmvae.src.models import validation
 from keras_mmvae.src.models.replicas import ReplicaSeedGenerator
 from keras_mmvae.src.models.replicas import share_of_global_mean
+from keras_mmvae.src.ops import distributions
 from keras_mmvae.src.ops.dtypes import at_least_float32
+from keras_mmvae.src.ops.subsets import sample_components
+from keras_mmvae.src.ops.subsets import select_components
 from keras_mmvae.src.presets import PRESETS
 
 CROSS_MODAL_STYLES = ("posterior", "prior")
+RECONSTRUCTION_OPTIONS = ("joint_prior", "single_prior")
+# What a preset may set, and the value without a preset.
+PRESET_ARGUMENTS = {
+    "unimodal_elbos": False,
+    "cross_modal_style": "posterior",
+    "objective": "elbo",
+    "distribution": "normal",
+    "learn_prior": False,
+    "learn_private_prior": False,
+}
 MASK_KEY = validation.MASK_KEY
 # Built-in likelihoods score data of the decoder output's shape (or class
 # ids with one axis fewer), so the model checks the data against it.
@@ -132,8 +145,24 @@ class MultimodalVAE(keras.Model):
             always) or `"prior"` (MMVAE+: a sample of `N(0, I)`, so the
             shared latent must carry what `m` has in common with the
             subset; `m`'s own style is used only when `m` is in it).
-        objective: A name of `mm.objectives.OBJECTIVES` (default
-            `"elbo"`) or an `mm.objectives.Objective`.
+        objective: What is trained: a name of `mm.objectives.OBJECTIVES`
+            (default `"elbo"`; `"iwae"`, `"dreg"`, ...), its config dict
+            `{"name": ..., **options}`, or an `mm.objectives.Objective`.
+        distribution: The latent family of the encoders' heads and the
+            prior: `"normal"` (default) or `"laplace"` (MMVAE's
+            `laplace_with_softmax`: the head's second output gives the
+            scale `softmax(·) · D + 1e-6`). Laplace experts have no
+            barycenter here, so it needs the `"moe"` fusion.
+        learn_prior: Learn the scale of the shared prior (a model variable
+            `prior_log_var`, in the head's parameterisation; MMVAE).
+        learn_private_prior: Learn the scale of each modality's auxiliary
+            prior `r_m` over its private latent (MMVAE+).
+        reconstruction_option: Where an absent modality's private latent
+            comes from when generating: `"joint_prior"` (the prior `p`) or
+            `"single_prior"` (its auxiliary prior `r_m`), as in MMVAE+.
+        joint_encoder: A layer mapping the dict of all modalities to
+            `(mean, log_var)`: the joint encoder of objectives that need
+            one (JMVAE).
         **kwargs: Standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -180,8 +209,13 @@ class MultimodalVAE(keras.Model):
         style_betas=None,
         seed=None,
         kl_warmup_steps: int = 0,
-        cross_modal_style: str = "posterior",
-        objective="elbo",
+        cross_modal_style=None,
+        objective=None,
+        distribution=None,
+        learn_prior=None,
+        learn_private_prior=None,
+        reconstruction_option="joint_prior",
+        joint_encoder=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -244,9 +278,31 @@ class MultimodalVAE(keras.Model):
                 "`fusion` must be a preset name or a `mm.BarycenterFusion`; "
                 f"got {fusion!r}."
             )
-        if unimodal_elbos is None:
-            unimodal_elbos = preset_defaults.get("unimodal_elbos", False)
-        self.unimodal_elbos = bool(unimodal_elbos)
+        given = dict(unimodal_elbos=unimodal_elbos,
+                     cross_modal_style=cross_modal_style, objective=objective,
+                     distribution=distribution, learn_prior=learn_prior,
+                     learn_private_prior=learn_private_prior)
+        resolved = {key: preset_defaults.get(key, default)
+                    if given[key] is None else given[key]
+                    for key, default in PRESET_ARGUMENTS.items()}
+        self.unimodal_elbos = bool(resolved["unimodal_elbos"])
+        cross_modal_style = resolved["cross_modal_style"]
+        self.distribution = distributions.check_distribution(
+            resolved["distribution"])
+        self.learn_prior = bool(resolved["learn_prior"])
+        self.learn_private_prior = bool(resolved["learn_private_prior"])
+        if reconstruction_option not in RECONSTRUCTION_OPTIONS:
+            raise ValueError(
+                "`reconstruction_option` must be one of "
+                f"{RECONSTRUCTION_OPTIONS}; got {reconstruction_option!r}.")
+        self.reconstruction_option = reconstruction_option
+        if self.distribution == "laplace" and self.fusion.mode != "moe":
+            raise ValueError(
+                'distribution="laplace" needs the "moe" fusion (or a preset '
+                'built on it, such as "mmvae"): PoE and W2 barycenters are '
+                "defined here for Gaussian experts only. Use "
+                'distribution="normal" with this fusion.')
+        self.joint_encoder = joint_encoder
         self.latent_dim = latent_dim
         self.beta = float(beta)
         if isinstance(kl_warmup_steps, bool) or int(kl_warmup_steps) != \
@@ -284,7 +340,7 @@ class MultimodalVAE(keras.Model):
         self.modality_trackers = [
             keras.metrics.Mean(name=f"reconstruction_loss_{n}") for n in names
         ]
-        self.objective = objectives.get(objective)
+        self.objective = objectives.get(resolved["objective"])
         self.objective.validate(self)
 
     def _per_modality(self, values, arg):
@@ -365,8 +421,62 @@ class MultimodalVAE(keras.Model):
                 n: largest / scored[n] for n in self.modality_names}
         if not self.fusion.built:
             self.fusion.build((None, self.num_modalities, self.latent_dim))
+        if self.joint_encoder is not None:
+            self.joint_encoder({n: keras.KerasTensor(
+                tuple(self.input_shapes[n])) for n in self.modality_names})
+        self._build_priors()
         self.objective.build(self)
         self.built = True
+
+    def _build_priors(self):
+        """The learned prior scales (zeros: unit scale for either family)."""
+        if self.learn_prior:
+            self.prior_log_var = self.add_weight(
+                shape=(self.latent_dim,), initializer="zeros",
+                name="prior_log_var")
+        self.private_prior_log_vars = {}
+        if self.learn_private_prior:
+            if not self.uses_style:
+                raise ValueError(
+                    "`learn_private_prior=True` needs private (style) "
+                    "latents: encoders returning (mean, log_var, style_mean, "
+                    "style_log_var).")
+            for name in self.modality_names:
+                if self.style_dims[name]:
+                    self.private_prior_log_vars[name] = self.add_weight(
+                        shape=(self.style_dims[name],), initializer="zeros",
+                        name=f"private_prior_log_var_{name}")
+
+    def prior_scale(self, dtype="float32"):
+        """`(D,)` scale of the shared prior `p(z)`: unit (in the head's
+        parameterisation) unless learned."""
+        log_var = self.prior_log_var if self.learn_prior else ops.zeros(
+            (self.latent_dim,))
+        return distributions.latent_scale(self.distribution,
+                                          ops.cast(log_var, dtype))
+
+    def shared_prior_private_scale(self, name, dtype="float32"):
+        """`(Dw,)` scale of `p` on modality `name`'s private latent."""
+        return distributions.latent_scale(
+            self.distribution, ops.zeros((self.style_dims[name],), dtype))
+
+    def private_prior_scale(self, name, dtype="float32"):
+        """`(Dw,)` scale of modality `name`'s auxiliary prior `r_m`."""
+        if name not in self.private_prior_log_vars:
+            return self.shared_prior_private_scale(name, dtype)
+        return distributions.latent_scale(
+            self.distribution,
+            ops.cast(self.private_prior_log_vars[name], dtype))
+
+    def _prior_sample(self, shape, scale, dtype):
+        """Prior draws; `N(0, I)` exactly as before when nothing is
+        learned."""
+        if self.distribution == "normal" and not (
+                self.learn_prior or self.learn_private_prior):
+            return keras.random.normal(shape, dtype=dtype,
+                                       seed=self.seed_generator)
+        return distributions.standard_noise(
+            self.distribution, shape, dtype, seed=self.seed_generator) * scale
 
     def _scored_size(self, name, params):
         """Elements of one example that modality `name`'s likelihood scores."""
@@ -424,9 +534,11 @@ class MultimodalVAE(keras.Model):
         if not dim:
             return z
         if styles is None or name not in styles:
-            style = keras.random.normal(
-                (ops.shape(z)[0], dim), dtype=z.dtype, seed=self.seed_generator
-            )
+            scale = (self.private_prior_scale(name, z.dtype)
+                     if self.reconstruction_option == "single_prior"
+                     else self.shared_prior_private_scale(name, z.dtype))
+            style = self._prior_sample((ops.shape(z)[0], dim), scale,
+                                       z.dtype)
         else:
             style = styles[name]
         return ops.concatenate([style, z], axis=-1)
@@ -522,17 +634,19 @@ class MultimodalVAE(keras.Model):
                                      moe_posterior=moe_posterior)
 
     def generate(self, num_samples):
-        """Decoded means of every modality for `z ~ N(0, I)`.
+        """Decoded means of every modality for `z` drawn from the prior.
 
-        Style latents, if any, are drawn from their prior too.
+        The prior is `N(0, I)`, or the Laplace / learned-scale prior of
+        `distribution` and `learn_prior`. Style latents, if any, are drawn
+        from their prior too (see `reconstruction_option`).
 
         Returns:
             Dict name → array with `num_samples` rows.
         """
         if not self.built:
             raise ValueError("Build or train the model before `generate`.")
-        z = keras.random.normal((int(num_samples), self.latent_dim),
-                                seed=self.seed_generator)
+        z = self._prior_sample((int(num_samples), self.latent_dim),
+                               self.prior_scale(), keras.config.floatx())
         return self._decoded_means(z)
 
     def conditional_generate(self, inputs, mask=None):
@@ -544,8 +658,19 @@ class MultimodalVAE(keras.Model):
         """
         full = validation.completed_inputs(self, inputs, mask)
         mean, log_var, _ = self.encode_experts(full)
-        z, _ = self.fusion.posterior_sample(mean, log_var, mask=full[MASK_KEY],
-                                            seed=self.seed_generator)
+        if self.distribution == "laplace":
+            # One available Laplace expert per example ("moe" only).
+            fused = self.fusion(mean, log_var, mask=full[MASK_KEY])
+            component = sample_components(fused["weight"],
+                                          seed=self.seed_generator)
+            loc, logits = select_components(fused, component)
+            z = loc + distributions.latent_scale("laplace", logits) * \
+                distributions.standard_noise("laplace", ops.shape(loc),
+                                             loc.dtype,
+                                             seed=self.seed_generator)
+        else:
+            z, _ = self.fusion.posterior_sample(
+                mean, log_var, mask=full[MASK_KEY], seed=self.seed_generator)
         return self._decoded_means(z)
 
     def export(self, filepath, format="tf_saved_model", verbose=None,
@@ -617,7 +742,13 @@ class MultimodalVAE(keras.Model):
             "seed": self.seed,
             "kl_warmup_steps": self.kl_warmup_steps,
             "cross_modal_style": self.cross_modal_style,
-            "objective": self.objective.name,
+            "objective": self.objective.get_config(),
+            "distribution": self.distribution,
+            "learn_prior": self.learn_prior,
+            "learn_private_prior": self.learn_private_prior,
+            "reconstruction_option": self.reconstruction_option,
+            "joint_encoder": None if self.joint_encoder is None
+            else keras.layers.serialize(self.joint_encoder),
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
@@ -633,4 +764,7 @@ class MultimodalVAE(keras.Model):
         }
         if isinstance(config["fusion"], dict):
             config["fusion"] = keras.layers.deserialize(config["fusion"])
+        if config.get("joint_encoder") is not None:
+            config["joint_encoder"] = keras.layers.deserialize(
+                config["joint_encoder"])
         return cls(**config)

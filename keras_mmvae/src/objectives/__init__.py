@@ -7,20 +7,41 @@
 
 from keras_mmvae.src.objectives.base import Objective
 from keras_mmvae.src.objectives.elbo import ELBO
+from keras_mmvae.src.objectives.importance import IWAE
+from keras_mmvae.src.objectives.importance import DReG  # noqa: I001
+from keras_mmvae.src.objectives.crmvae import CRMVAE
+from keras_mmvae.src.objectives.jmvae import JMVAE
+from keras_mmvae.src.objectives.mmjsd import MMJSD
 from keras_mmvae.src.objectives.mvtcae import MVTCAE
 
 OBJECTIVES = {
     "elbo": ELBO,
+    "iwae": IWAE,
+    "dreg": DReG,
     "mvtcae": MVTCAE,
+    "crmvae": CRMVAE,
+    "jmvae": JMVAE,
+    "mmjsd": MMJSD,
 }
 
 
 def get(objective):
-    """The `Objective` for a name of `OBJECTIVES` or an instance."""
+    """The `Objective` for a name of `OBJECTIVES`, a config dict
+    `{"name": ..., **options}` or an instance."""
     if isinstance(objective, Objective):
         return objective
+    options = {}
+    if isinstance(objective, dict):
+        options = dict(objective)
+        objective = options.pop("name", None)
     if objective not in OBJECTIVES:
         raise ValueError(
             f"Unknown objective {objective!r}; use one of "
-            f"{sorted(OBJECTIVES)} or an `Objective` instance.")
-    return OBJECTIVES[objective]()
+            f"{sorted(OBJECTIVES)}, a dict {{'name': ..., **options}} or an "
+            "`Objective` instance.")
+    try:
+        return OBJECTIVES[objective](**options)
+    except TypeError as error:
+        raise ValueError(
+            f"Bad options {options} for objective {objective!r}: {error}."
+        ) from None

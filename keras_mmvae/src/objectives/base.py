@@ -26,6 +26,11 @@ class Objective:
 
     name = None
 
+    def get_config(self):
+        """`{"name": ..., **options}`: what `objectives.get` rebuilds it
+        from (saved in the model's config)."""
+        return {"name": self.name}
+
     def validate(self, model):
         """Raises a `ValueError` naming the fix if `model`'s fusion or
         options do not define this objective."""
