@@ -121,15 +121,22 @@ def loss_and_gradients(vae, data):
 
 
 def make_case(model, mods, rng, masks, objective, fusion, config_extra,
-              options=None, joint=False):
-    """Our model and MultiVae's (config, arrays) for one comparison."""
+              options=None, warmup_step=None):
+    """Our model and MultiVae's (config, arrays) for one comparison, and
+    the factor from MultiVae's batch-mean loss to ours.
+
+    JMVAE with `masks`: MultiVae refuses incomplete data, so it gets the
+    complete examples only; ours trains on those alone and divides by the
+    whole batch, i.e. ours = theirs * (complete / B).
+    `warmup_step`: JMVAE's annealing epoch e (MultiVae's `a = e / warmup`)
+    as our warm-up counter (`kl_warmup_steps=warmup`, step e + 1).
+    """
     config = dict(model=model, modalities=list(mods), latent_dim=D,
                   hidden_dims=list(HIDDEN), dtype=DTYPE,
                   input_dims={m: DIMS[m] for m in mods},
                   likelihoods={m: LIKELIHOODS[m] for m in mods},
                   **config_extra)
-    arrays = {}
-    data = {}
+    arrays, data = {}, {}
     for m in mods:
         x = rng.normal(size=(B, DIMS[m]))
         if LIKELIHOODS[m]["dist"] == "bernoulli":
@@ -143,11 +150,29 @@ def make_case(model, mods, rng, masks, objective, fusion, config_extra,
     if model == "CRMVAE":
         for m in mods:
             arrays[f"eps/unimodal/{m}"] = rng.normal(size=(B, D))
-    vae = make_model(mods, injected(objective, arrays, **(options or {})),
-                     fusion, joint=joint)
+    joint = model == "JMVAE"
+    kwargs = {}
+    if warmup_step is not None:
+        kwargs["kl_warmup_steps"] = config["warmup"]
+        config["epoch"] = warmup_step
+    vae = make_model(mods, injected(objective, dict(arrays),
+                                    **(options or {})),
+                     fusion, joint=joint, **kwargs)
+    if warmup_step is not None:
+        vae.kl_warmup_step.assign(float(warmup_step))
     weights, variables = weights_and_variables(vae)
     arrays.update(weights)
-    return vae, data, variables, config, arrays
+    scale = 1.0
+    if joint and masks:
+        complete = data["mask"].min(-1) > 0
+        assert complete.any()
+        scale = complete.sum() / B
+        for key in list(arrays):
+            if key.startswith(("x/", "eps/")):
+                arrays[key] = arrays[key][complete]
+            elif key.startswith("mask/"):
+                del arrays[key]
+    return vae, data, variables, config, arrays, scale
 
 
 CASES = {
@@ -159,6 +184,25 @@ CASES = {
                          objective="mvtcae", fusion="mvtcae",
                          config_extra=dict(alpha=0.3, beta=1.7),
                          options=dict(alpha=0.3, beta=1.7)),
+    "crmvae": dict(model="CRMVAE", mods="abc", masks=False,
+                   objective="crmvae", fusion="crmvae",
+                   config_extra=dict(beta=2.5), options=dict(beta=2.5)),
+    "crmvae_masks": dict(model="CRMVAE", mods="abc", masks=True,
+                         objective="crmvae", fusion="crmvae",
+                         config_extra=dict(beta=0.8), options=dict(beta=0.8)),
+    "jmvae": dict(model="JMVAE", mods="abc", masks=False, objective="jmvae",
+                  fusion="jmvae",
+                  config_extra=dict(alpha=0.1, beta=1.0, warmup=10),
+                  options=dict(alpha=0.1)),
+    "jmvae_warmup": dict(model="JMVAE", mods="ab", masks=False,
+                         objective="jmvae", fusion="jmvae",
+                         config_extra=dict(alpha=0.4, beta=1.3, warmup=10),
+                         options=dict(alpha=0.4, beta=1.3), warmup_step=3),
+    # With "ab", examples 0 and 3 are complete.
+    "jmvae_masks": dict(model="JMVAE", mods="ab", masks=True,
+                        objective="jmvae", fusion="jmvae",
+                        config_extra=dict(alpha=0.1, beta=1.0, warmup=10),
+                        options=dict(alpha=0.1)),
 }
 
 
@@ -178,22 +222,24 @@ def results():
     with float64_scope():
         cases = {name: make_case(rng=rng, **spec)
                  for name, spec in CASES.items()}
-        for name, (vae, data, variables, _, _) in cases.items():
+        for name, (vae, data, variables, _, _, _) in cases.items():
             loss, grads = loss_and_gradients(vae, data)
             ours[name] = (loss, {key: grads[v.path]
                                  for key, v in variables.items()},
                           len(vae.trainable_variables))
-    outs = harness.run_multivae_many([c[3:] for c in cases.values()])
-    return {name: (cases[name][4], ours[name], out)
+    outs = harness.run_multivae_many([c[3:5] for c in cases.values()])
+    return {name: (cases[name][4], cases[name][5], ours[name], out)
             for name, out in zip(cases, outs)}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_loss_and_gradients_match_multivae(results, name):
-    arrays, (ours, our_grads, num_variables), out = results[name]
+    arrays, scale, (ours, our_grads, num_variables), out = results[name]
     expected_order = [k[len("eps/"):] for k in arrays if k.startswith("eps/")]
     assert out["draw_order"] == expected_order
     theirs, their_grads = harness.loss_as_batch_mean(out)
+    theirs *= scale
+    their_grads = {k: g * scale for k, g in their_grads.items()}
     rel = abs(ours - theirs) / abs(theirs)
     worst = 0.0
     for key, grad in our_grads.items():
