@@ -57,15 +57,6 @@ PRESETS = {
     # experts. MultiVae's warmup=10 epochs is kl_warmup_steps=10*steps/epoch.
     "jmvae": (dict(mode="poe", subsets="joint"),
               dict(objective={"name": "jmvae", "alpha": 0.1})),
-    # CRMVAE (Suzuki & Matsuo 2023; MultiVae's default beta = 2.5): PoE of
-    # the unimodal experts, plus each one's own reconstruction.
-    "crmvae": (dict(mode="poe", subsets="joint"),
-               dict(objective={"name": "crmvae", "beta": 2.5})),
-    # JMVAE-kl (Suzuki et al. 2016; MultiVae's alpha = 0.1, beta = 1): needs
-    # a joint encoder; subsets are inferred with the PoE of the unimodal
-    # experts. MultiVae's warmup=10 epochs is kl_warmup_steps=10*steps/epoch.
-    "jmvae": (dict(mode="poe", subsets="joint"),
-              dict(objective={"name": "jmvae", "alpha": 0.1})),
     # mmJSD (Sutter et al. 2020): MoE posterior, JS divergence to the
     # dynamic prior (geometric mean of the unimodal posteriors and N(0, I)).
     "mmjsd": (dict(mode="moe", subsets="joint"),

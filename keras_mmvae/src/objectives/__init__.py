@@ -7,8 +7,6 @@
 
 from keras_mmvae.src.objectives.base import Objective
 from keras_mmvae.src.objectives.elbo import ELBO
-from keras_mmvae.src.objectives.crmvae import CRMVAE
-from keras_mmvae.src.objectives.jmvae import JMVAE
 from keras_mmvae.src.objectives.importance import IWAE
 from keras_mmvae.src.objectives.importance import DReG  # noqa: I001
 from keras_mmvae.src.objectives.crmvae import CRMVAE
@@ -21,8 +19,6 @@ OBJECTIVES = {
     "iwae": IWAE,
     "dreg": DReG,
     "mvtcae": MVTCAE,
-    "crmvae": CRMVAE,
-    "jmvae": JMVAE,
     "crmvae": CRMVAE,
     "jmvae": JMVAE,
     "mmjsd": MMJSD,
