@@ -13,6 +13,22 @@ def factory_kwargs(kernel_initializer, dtype_policy):
     return {"kernel_initializer": kernel_initializer, **precision}, precision
 
 
+def model_settings(spec, model, fusion, **given):
+    """`(fusion, settings)` of a benchmark factory: the preset `model` (or
+    the `fusion` preset) and its published settings on `spec`, where the
+    caller left an argument of `given` at `None`."""
+    if model is not None:
+        if not isinstance(fusion, str) or fusion != "mwb":
+            raise ValueError(
+                "Pass either `model` (a preset name) or `fusion`, not both; "
+                f"got model={model!r}, fusion={fusion!r}.")
+        fusion = model
+    preset = fusion if isinstance(fusion, str) else None
+    published = spec.settings(preset)
+    return fusion, {key: published.get(key, 0) if value is None else value
+                    for key, value in given.items()}
+
+
 class ReferenceNetwork(keras.layers.Layer):
     """A layer wrapping a functional network built from its input shape.
 

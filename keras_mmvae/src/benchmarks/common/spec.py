@@ -19,6 +19,10 @@ class BenchmarkSpec:
         splits: The data splits the loader reads.
         test_split: The split the reference evaluates on.
         layout: The expected data folder, shown when it is missing.
+        model_settings: Preset name → the settings in which that model was
+            published on this benchmark where they differ from
+            `hyperparameters` (the factories' `model=` argument applies
+            them).
     """
 
     name: str
@@ -30,6 +34,12 @@ class BenchmarkSpec:
     splits: tuple
     test_split: str
     layout: str
+    model_settings: dict = dataclasses.field(default_factory=dict)
+
+    def settings(self, preset=None):
+        """`hyperparameters` with preset `preset`'s published settings."""
+        return {**self.hyperparameters,
+                **self.model_settings.get(preset, {})}
 
     @property
     def modality_names(self):

@@ -7,6 +7,7 @@ from keras_mmvae.src.benchmarks.common import blocks
 from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
 from keras_mmvae.src.benchmarks.common.network import check_shape
 from keras_mmvae.src.benchmarks.common.network import factory_kwargs
+from keras_mmvae.src.benchmarks.common.network import model_settings
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import MNIST_SHAPE
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SPEC
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import SVHN_SHAPE
@@ -34,13 +35,16 @@ class MNISTEncoder(ReferenceNetwork):
         training: Unused; kept for the common signature.
 
     Returns:
-        `(mean, log_var)`, each `(B, latent_dim)`.
+        `(mean, log_var)`, each `(B, latent_dim)`, then `(style_mean,
+        style_log_var)` `(B, style_dim)` when `style_dim > 0` (private
+        latents).
     """
 
     def __init__(self, latent_dim: int = 20, hidden_dim: int = 400,
-                 **kwargs):
+                 style_dim: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        self.style_dim = int(style_dim)
         self.hidden_dim = int(hidden_dim)
 
     def make_network(self, input_shape):
@@ -50,12 +54,14 @@ class MNISTEncoder(ReferenceNetwork):
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(inputs)
         x = blocks.dense(x, self.hidden_dim, activation="relu",
                                **kw, name="dense")
-        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
+                                       **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim)
+        config.update(latent_dim=self.latent_dim, hidden_dim=self.hidden_dim,
+                      style_dim=self.style_dim)
         return config
 
 
@@ -128,14 +134,17 @@ class SVHNEncoder(ReferenceNetwork):
         training: Unused; kept for the common signature.
 
     Returns:
-        `(mean, log_var)`, each `(B, latent_dim)`.
+        `(mean, log_var)`, each `(B, latent_dim)`, then `(style_mean,
+        style_log_var)` `(B, style_dim)` when `style_dim > 0` (private
+        latents).
     """
 
     def __init__(self, latent_dim: int = 20,
                  filters: tuple[int, int, int, int] = (32, 64, 64, 128),
-                 **kwargs):
+                 style_dim: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        self.style_dim = int(style_dim)
         self.filters = [int(f) for f in filters]
         if len(self.filters) != 4:
             raise ValueError(f"`filters` needs 4 entries; got {filters!r}.")
@@ -150,12 +159,14 @@ class SVHNEncoder(ReferenceNetwork):
             x = blocks.conv(x, f, 4, 2, p, activation="relu",
                             name=f"conv_{i}", **kw)
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
+                                       **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, filters=self.filters)
+        config.update(latent_dim=self.latent_dim, filters=self.filters,
+                      style_dim=self.style_dim)
         return config
 
 
@@ -239,12 +250,16 @@ class DigitTextEncoder(ReferenceNetwork):
         training: Unused; kept for the common signature.
 
     Returns:
-        `(mean, log_var)`, each `(B, latent_dim)`.
+        `(mean, log_var)`, each `(B, latent_dim)`, then `(style_mean,
+        style_log_var)` `(B, style_dim)` when `style_dim > 0` (private
+        latents).
     """
 
-    def __init__(self, latent_dim: int = 20, filters: int = 128, **kwargs):
+    def __init__(self, latent_dim: int = 20, filters: int = 128,
+                 style_dim: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim = int(latent_dim)
+        self.style_dim = int(style_dim)
         self.filters = int(filters)
 
     def make_network(self, input_shape):
@@ -259,12 +274,14 @@ class DigitTextEncoder(ReferenceNetwork):
         x = blocks.conv(x, self.filters, 4, 2, 0, rank=1, activation="relu",
                         name="conv_2", **kw)
         x = keras.layers.Flatten(dtype=dtype, name="flatten")(x)
-        outputs = blocks.gaussian_heads(x, self.latent_dim, **kw)
+        outputs = blocks.gaussian_heads(x, self.latent_dim, self.style_dim,
+                                       **kw)
         return keras.Model(inputs, outputs, name="network")
 
     def get_config(self):
         config = super().get_config()
-        config.update(latent_dim=self.latent_dim, filters=self.filters)
+        config.update(latent_dim=self.latent_dim, filters=self.filters,
+                      style_dim=self.style_dim)
         return config
 
 
@@ -324,8 +341,8 @@ class DigitTextDecoder(ReferenceNetwork):
 @keras_mmvae_export("keras_mmvae.models.mnist_svhn_text")
 def mnist_svhn_text(
     fusion: str | keras.layers.Layer = "mwb",
-    latent_dim: int = 20,
-    beta: float = 2.5,
+    latent_dim: int | None = None,
+    beta: float | None = None,
     mnist_hidden_dim: int = 400,
     svhn_encoder_filters: tuple[int, int, int, int] = (32, 64, 64, 128),
     svhn_decoder_filters: tuple[int, int, int, int] = (128, 64, 64, 32),
@@ -335,6 +352,8 @@ def mnist_svhn_text(
         "glorot_uniform"),
     dtype_policy: str | keras.DTypePolicy | None = None,
     seed: int | None = None,
+    style_dim: int | None = None,
+    model: str | None = None,
     **kwargs,
 ) -> MultimodalVAE:
     """The MNIST-SVHN-Text reference model (MoPoE `job_mnistsvhntext`).
@@ -362,19 +381,30 @@ def mnist_svhn_text(
             fusion, KL and likelihood sums stay float32). `None` (default):
             Keras's global policy.
         seed: Seed of the model's `SeedGenerator`.
+        style_dim: Private latent size per modality (0 = none; `None`: the
+            model's setting, 20 for the "+" presets).
+        model: A preset name, built in its setting on this benchmark
+            (`"mmvae"`: β 1; `"mmvae+"`, `"mopoe+"`, `"mwb+"`: private
+            latents 20 — MMVAE+ was not published here, this is our
+            choice) instead of `fusion`; arguments you pass override it.
         **kwargs: Further `mm.MultimodalVAE` arguments.
 
     Returns:
         A built, uncompiled `mm.MultimodalVAE`.
     """
     init, precision = factory_kwargs(kernel_initializer, dtype_policy)
-    model = MultimodalVAE(
+    fusion, settings = model_settings(SPEC, model, fusion,
+                                      latent_dim=latent_dim, beta=beta,
+                                      style_dim=style_dim)
+    latent_dim, beta, style_dim = (settings["latent_dim"], settings["beta"],
+                                   settings["style_dim"])
+    vae = MultimodalVAE(
         encoders={
-            "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim,
+            "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim, style_dim,
                                   name="encoder_mnist", **init),
-            "svhn": SVHNEncoder(latent_dim, svhn_encoder_filters,
+            "svhn": SVHNEncoder(latent_dim, svhn_encoder_filters, style_dim,
                                 name="encoder_svhn", **init),
-            "text": DigitTextEncoder(latent_dim, text_filters,
+            "text": DigitTextEncoder(latent_dim, text_filters, style_dim,
                                      name="encoder_text", **init),
         },
         decoders={
@@ -396,7 +426,7 @@ def mnist_svhn_text(
         **precision,
         **kwargs,
     )
-    model.build({"mnist": (None,) + MNIST_SHAPE,
-                 "svhn": (None,) + SVHN_SHAPE,
-                 "text": (None, TEXT_LENGTH, ALPHABET_SIZE)})
-    return model
+    vae.build({"mnist": (None,) + MNIST_SHAPE,
+               "svhn": (None,) + SVHN_SHAPE,
+               "text": (None, TEXT_LENGTH, ALPHABET_SIZE)})
+    return vae

@@ -7,7 +7,9 @@ from keras_mmvae.src.benchmarks.common import blocks
 from keras_mmvae.src.benchmarks.common.network import ReferenceNetwork
 from keras_mmvae.src.benchmarks.common.network import check_shape
 from keras_mmvae.src.benchmarks.common.network import factory_kwargs
+from keras_mmvae.src.benchmarks.common.network import model_settings
 from keras_mmvae.src.benchmarks.polymnist.spec import IMAGE_SHAPE
+from keras_mmvae.src.benchmarks.polymnist.spec import SPEC
 from keras_mmvae.src.likelihoods.likelihood import Gaussian
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
@@ -162,19 +164,20 @@ def image_likelihood(kind, scale):
 @keras_mmvae_export("keras_mmvae.models.polymnist")
 def polymnist(
     fusion: str | keras.layers.Layer = "mwb",
-    latent_dim: int = 512,
+    latent_dim: int | None = None,
     num_modalities: int = 5,
-    beta: float = 2.5,
+    beta: float | None = None,
     encoder_filters: tuple[int, int, int] = (32, 64, 128),
     hidden_dim: int = 512,
     decoder_filters: tuple[int, int, int] = (128, 64, 32),
     likelihood_scale: float = 0.75,
     likelihood: str = "laplace",
-    style_dim: int = 0,
+    style_dim: int | None = None,
     kernel_initializer: str | keras.initializers.Initializer = (
         "glorot_uniform"),
     dtype_policy: str | keras.DTypePolicy | None = None,
     seed: int | None = None,
+    model: str | None = None,
     **kwargs,
 ) -> MultimodalVAE:
     """The PolyMNIST reference model (MoPoE `job_polymnist`), built.
@@ -187,10 +190,18 @@ def polymnist(
     has 14,056,975 parameters (2,811,395 per modality). Smaller sizes are for
     tests and demos.
 
+    `model="mmvae+"` (or `"mmvae"`, `"mopoe+"`, `"mwb+"`, any preset)
+    builds that model in its published setting: for MMVAE+ (Palumbo et al.
+    2023) shared latent 32, private latent 32, β 2.5 (train with batch 128
+    for 250 epochs: `mm.models.HYPERPARAMETERS` and
+    `SPEC.settings("mmvae+")`); for MMVAE β 1. Arguments you pass override
+    the published values.
+
     Args:
-        fusion: Fusion preset (`"poe"`, `"moe"`, `"w2"`, `"mopoe"`, `"mwb"`)
-            or a `mm.BarycenterFusion` layer.
-        latent_dim: Latent size (reference 512).
+        fusion: A preset name (see the model table in the docs) or a
+            `mm.BarycenterFusion` layer.
+        latent_dim: Latent size (reference 512; `None`: the model's
+            published setting).
         num_modalities: Number of modalities (reference 5).
         beta: KL weight (reference 2.5).
         encoder_filters: Channels of the encoder convolutions.
@@ -203,7 +214,8 @@ def polymnist(
             the standard deviation).
         style_dim: Size of a modality-specific (private) latent per
             modality, the MMVAE+ idea: the texture of each modality can live
-            there instead of in the shared latent. 0 (reference) = none.
+            there instead of in the shared latent. 0 (reference) = none;
+            `None`: the model's published setting.
             Tune its KL weight with `beta_style`/`beta_content`.
         kernel_initializer: Initializer of every convolution and Dense
             kernel of the networks (default Glorot uniform).
@@ -214,6 +226,8 @@ def polymnist(
         seed: Seed of the model's `SeedGenerator` (weights use Keras's global
             seed: call `keras.utils.set_random_seed` for reproducible
             initialisation).
+        model: A preset name, built in its published setting (instead of
+            `fusion`).
         **kwargs: Further `mm.MultimodalVAE` arguments (e.g.
             `subset_sampling`, `name`).
 
@@ -232,7 +246,12 @@ def polymnist(
     """
     names = [f"m{i}" for i in range(int(num_modalities))]
     init, precision = factory_kwargs(kernel_initializer, dtype_policy)
-    model = MultimodalVAE(
+    fusion, settings = model_settings(SPEC, model, fusion,
+                                      latent_dim=latent_dim, beta=beta,
+                                      style_dim=style_dim)
+    latent_dim, beta, style_dim = (settings["latent_dim"], settings["beta"],
+                                   settings["style_dim"])
+    vae = MultimodalVAE(
         encoders={
             n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,
                                 style_dim=style_dim, name=f"encoder_{n}",
@@ -254,5 +273,5 @@ def polymnist(
         **precision,
         **kwargs,
     )
-    model.build({n: (None,) + IMAGE_SHAPE for n in names})
-    return model
+    vae.build({n: (None,) + IMAGE_SHAPE for n in names})
+    return vae
