@@ -76,6 +76,12 @@ def pair(dim):
     return ((B, dim), (B, dim))
 
 
+def _modalities(**shapes):
+    """A maker of a dict input, one normal array per modality."""
+    return lambda rng: {name: rng.normal(size=(B, *shape)).astype("float32")
+                        for name, shape in shapes.items()}
+
+
 CASES = [
     # keras_mmvae.layers
     case("GaussianHead", mm.layers.GaussianHead,
@@ -90,6 +96,10 @@ CASES = [
          {"latent_dim": 3, "hidden_dims": (4, 5), "dropout": 0.1},
          _normal(B, 2, 3), variant="dropout", expected_output_shape=pair(3),
          expected_num_trainable_weights=8, expected_num_seed_generators=2),
+    case("JointMLPEncoder", mm.layers.JointMLPEncoder,
+         {"latent_dim": 3, "hidden_dims": (4,)},
+         _modalities(a=(2, 3), b=(5,)), expected_output_shape=pair(3),
+         expected_num_trainable_weights=6),
     case("MLPDecoder", mm.layers.MLPDecoder,
          {"output_shape": (2, 3), "hidden_dims": (8,),
           "output_activation": "sigmoid"},

@@ -75,10 +75,20 @@ class _LossOfOutputs(_Outputs):
                    for out in keras.tree.flatten(y_pred))
 
 
+def _symbolic(inputs):
+    """`KerasTensor`s of the shapes and dtypes of `inputs` (any nesting)."""
+    return [keras.tree.map_structure(
+        lambda x: keras.KerasTensor(x.shape, dtype=x.dtype), arg)
+        for arg in inputs]
+
+
+def _batch_size(inputs):
+    return len(keras.tree.flatten(inputs)[0])
+
+
 def _build(layer, inputs, call_kwargs):
     """Builds `layer` with a symbolic call on `inputs`' shapes and dtypes."""
-    layer(*[keras.KerasTensor(x.shape, dtype=x.dtype) for x in inputs],
-          **call_kwargs)
+    layer(*_symbolic(inputs), **call_kwargs)
 
 
 def _call(layer, inputs, call_kwargs):
@@ -132,7 +142,8 @@ def run_layer_test(
             model (e.g. a classifier factory; steps 1 and 4 are then
             skipped: the configs are Keras's own).
         init_kwargs: Constructor arguments.
-        input_data: One array, or a tuple of arrays passed positionally.
+        input_data: One array (or dict of arrays), or a tuple of them
+            passed positionally.
         call_kwargs: Extra keyword arguments of `call`.
         expected_output_shape: Shape tuple, or a nest (tuple/dict) of them
             matching the outputs.
@@ -150,7 +161,7 @@ def run_layer_test(
     """
     call_kwargs = dict(call_kwargs or {})
     inputs = input_data if isinstance(input_data, tuple) else (input_data,)
-    inputs = tuple(np.asarray(x) for x in inputs)
+    inputs = tuple(keras.tree.map_structure(np.asarray, x) for x in inputs)
 
     expected_shapes = None
     if expected_output_shape is not None:
@@ -175,9 +186,7 @@ def run_layer_test(
     if is_class:  # factories return functional models: Keras's configs
         run_serialization_test(layer_cls(**init_kwargs))  # unbuilt
 
-    symbolic = layer_cls(**init_kwargs)(
-        *[keras.KerasTensor(x.shape, dtype=x.dtype) for x in inputs],
-        **call_kwargs)
+    symbolic = layer_cls(**init_kwargs)(*_symbolic(inputs), **call_kwargs)
     symbolic_shapes = check_outputs(symbolic, "symbolic")
 
     layer = layer_cls(**init_kwargs)
@@ -204,7 +213,7 @@ def run_layer_test(
         model = _LossOfOutputs(layer, call_kwargs)
         model.compile(optimizer=keras.optimizers.SGD(0.1))
         batch = {f"arg{i}": x for i, x in enumerate(inputs)}
-        history = model.fit(batch, batch_size=len(inputs[0]), epochs=1,
+        history = model.fit(batch, batch_size=_batch_size(inputs), epochs=1,
                             verbose=0)
         assert np.isfinite(history.history["loss"]).all()
         for weight, old in zip(layer.trainable_weights, before):
