@@ -46,12 +46,12 @@ PRESETS = {
     # MVTCAE (Hwang et al. 2021; MultiVae's defaults α = 0.1, β = 2.5): PoE
     # of the unimodal experts only (no prior expert).
     "mvtcae": (dict(mode="poe", subsets="joint"),
-               dict(objective={"name": "mvtcae", "alpha": 0.1,
-                               "beta": 2.5})),
+               dict(objective={"name": "mvtcae", "alpha": 0.1},
+                    beta=2.5)),
     # CRMVAE (Suzuki & Matsuo 2023; MultiVae's default beta = 2.5): PoE of
     # the unimodal experts, plus each one's own reconstruction.
     "crmvae": (dict(mode="poe", subsets="joint"),
-               dict(objective={"name": "crmvae", "beta": 2.5})),
+               dict(objective="crmvae", beta=2.5)),
     # JMVAE-kl (Suzuki et al. 2016; MultiVae's alpha = 0.1, beta = 1): needs
     # a joint encoder; subsets are inferred with the PoE of the unimodal
     # experts. MultiVae's warmup=10 epochs is kl_warmup_steps=10*steps/epoch.
@@ -62,3 +62,20 @@ PRESETS = {
     "mmjsd": (dict(mode="moe", subsets="joint"),
               dict(objective="mmjsd")),
 }
+
+
+def needs_private_latents(preset):
+    """Whether preset `preset` trains private (style) latents."""
+    if preset not in PRESETS:
+        return False
+    return bool(PRESETS[preset][1].get("learn_private_prior"))
+
+
+def needs_joint_encoder(preset):
+    """Whether preset `preset` trains a joint encoder over all modalities."""
+    if preset not in PRESETS:
+        return False
+    objective = PRESETS[preset][1].get("objective")
+    if isinstance(objective, dict):
+        objective = objective.get("name")
+    return objective == "jmvae"

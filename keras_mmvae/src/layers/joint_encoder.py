@@ -17,6 +17,11 @@ class JointMLPEncoder(keras.layers.Layer):
     heads `(mean, log_var)`: the joint encoder `q(z | X)` of JMVAE
     (`MultimodalVAE(joint_encoder=...)`).
 
+    With `extractors`, each modality first goes through its own feature
+    extractor (any layer, e.g. a unimodal encoder of the same architecture
+    as the model's, with weights of its own), and the flattened outputs
+    are concatenated: the reference JMVAE joint encoder.
+
     Args:
         latent_dim: Latent size `D`.
         hidden_dims: Units of the hidden Dense layers.
@@ -25,6 +30,8 @@ class JointMLPEncoder(keras.layers.Layer):
             order).
         activation: Hidden activation.
         dropout: Dropout rate after each hidden layer (0 = none).
+        extractors: Optional dict name → layer applied to that modality
+            before the concatenation (all its outputs are flattened).
         **kwargs: Standard `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -47,8 +54,9 @@ class JointMLPEncoder(keras.layers.Layer):
 
     def __init__(self, latent_dim: int, hidden_dims=(256,),
                  modality_names=None, activation="relu",
-                 dropout: float = 0.0, **kwargs):
+                 dropout: float = 0.0, extractors=None, **kwargs):
         super().__init__(**kwargs)
+        self.extractors = None if extractors is None else dict(extractors)
         self.latent_dim = int(latent_dim)
         self.hidden_dims = [int(u) for u in hidden_dims]
         self.modality_names = None if modality_names is None else [
@@ -74,7 +82,15 @@ class JointMLPEncoder(keras.layers.Layer):
 
     def build(self, input_shape):
         names = self._names(input_shape)
-        width = sum(math.prod(input_shape[n][1:]) for n in names)
+        width = 0
+        for n in names:
+            if self.extractors is None:
+                width += math.prod(input_shape[n][1:])
+                continue
+            features = self.extractors[n](keras.KerasTensor(
+                tuple(input_shape[n]), dtype=self.compute_dtype))
+            width += sum(math.prod(f.shape[1:])
+                         for f in keras.tree.flatten(features))
         shape = (None, width)
         for layer in self.hidden:
             layer.build(shape)
@@ -84,10 +100,14 @@ class JointMLPEncoder(keras.layers.Layer):
 
     def call(self, inputs, training=False):
         names = self._names(inputs)
-        x = ops.concatenate(
-            [ops.reshape(ops.cast(inputs[n], self.compute_dtype),
-                         (ops.shape(inputs[n])[0], -1)) for n in names],
-            axis=-1)
+        parts = []
+        for n in names:
+            features = inputs[n] if self.extractors is None else \
+                self.extractors[n](inputs[n], training=training)
+            parts += [ops.reshape(ops.cast(f, self.compute_dtype),
+                                  (ops.shape(f)[0], -1))
+                      for f in keras.tree.flatten(features)]
+        x = ops.concatenate(parts, axis=-1)
         for layer in self.hidden:
             x = layer(x, training=training)
         return self.head(x)
@@ -105,5 +125,17 @@ class JointMLPEncoder(keras.layers.Layer):
             modality_names=self.modality_names,
             activation=keras.activations.serialize(self.activation),
             dropout=self.dropout,
+            extractors=None if self.extractors is None else {
+                n: keras.layers.serialize(layer)
+                for n, layer in self.extractors.items()},
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("extractors") is not None:
+            config["extractors"] = {
+                n: keras.layers.deserialize(c)
+                for n, c in config["extractors"].items()}
+        return cls(**config)

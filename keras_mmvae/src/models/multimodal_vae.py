@@ -23,6 +23,7 @@ CROSS_MODAL_STYLES = ("posterior", "prior")
 RECONSTRUCTION_OPTIONS = ("joint_prior", "single_prior")
 # What a preset may set, and the value without a preset.
 PRESET_ARGUMENTS = {
+    "beta": 1.0,
     "unimodal_elbos": False,
     "cross_modal_style": "posterior",
     "objective": "elbo",
@@ -117,7 +118,8 @@ class MultimodalVAE(keras.Model):
         fusion: A preset name (`"poe"`, `"moe"`, `"w2"`, `"mopoe"`,
             `"mwb"`) or a `BarycenterFusion` layer.
         latent_dim: Shared latent size; inferred from the encoders if `None`.
-        beta: KL weight `β ≥ 0`.
+        beta: KL weight `β ≥ 0` (default 1, or the preset's: 2.5 for
+            `"mvtcae"` and `"crmvae"`, MultiVae's defaults).
         reconstruction_weights: Dict name → `w_m` (default 1 each), or
             `"balanced"`: MoPoE's rule `w_m = max_k n_k / n_m`, `n_m` the
             number of elements modality `m`'s likelihood scores per example
@@ -200,7 +202,7 @@ class MultimodalVAE(keras.Model):
         likelihoods,
         fusion="mwb",
         latent_dim=None,
-        beta: float = 1.0,
+        beta=None,
         reconstruction_weights=None,
         subset_sampling="auto",
         unimodal_elbos=None,
@@ -243,7 +245,8 @@ class MultimodalVAE(keras.Model):
                 f"`subset_sampling` must be one of {SUBSET_SAMPLING}; got "
                 f"{subset_sampling!r}."
             )
-        for arg, value in (("beta", beta), ("beta_content", beta_content),
+        for arg, value in (("beta", 1.0 if beta is None else beta),
+                           ("beta_content", beta_content),
                            ("beta_style", beta_style)):
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"`{arg}` must be >= 0; got {value}.")
@@ -278,7 +281,7 @@ class MultimodalVAE(keras.Model):
                 "`fusion` must be a preset name or a `mm.BarycenterFusion`; "
                 f"got {fusion!r}."
             )
-        given = dict(unimodal_elbos=unimodal_elbos,
+        given = dict(beta=beta, unimodal_elbos=unimodal_elbos,
                      cross_modal_style=cross_modal_style, objective=objective,
                      distribution=distribution, learn_prior=learn_prior,
                      learn_private_prior=learn_private_prior)
@@ -304,7 +307,7 @@ class MultimodalVAE(keras.Model):
                 'distribution="normal" with this fusion.')
         self.joint_encoder = joint_encoder
         self.latent_dim = latent_dim
-        self.beta = float(beta)
+        self.beta = float(resolved["beta"])
         if isinstance(kl_warmup_steps, bool) or int(kl_warmup_steps) != \
                 kl_warmup_steps or kl_warmup_steps < 0:
             raise ValueError(
@@ -468,15 +471,15 @@ class MultimodalVAE(keras.Model):
             self.distribution,
             ops.cast(self.private_prior_log_vars[name], dtype))
 
-    def _prior_sample(self, shape, scale, dtype):
-        """Prior draws; `N(0, I)` exactly as before when nothing is
-        learned."""
+    def _prior_sample(self, shape, scale, dtype, seed=None):
+        """Prior draws from `seed` (default: the model's generator);
+        `N(0, I)` exactly as before when nothing is learned."""
+        seed = self.seed_generator if seed is None else seed
         if self.distribution == "normal" and not (
                 self.learn_prior or self.learn_private_prior):
-            return keras.random.normal(shape, dtype=dtype,
-                                       seed=self.seed_generator)
+            return keras.random.normal(shape, dtype=dtype, seed=seed)
         return distributions.standard_noise(
-            self.distribution, shape, dtype, seed=self.seed_generator) * scale
+            self.distribution, shape, dtype, seed=seed) * scale
 
     def _scored_size(self, name, params):
         """Elements of one example that modality `name`'s likelihood scores."""
@@ -514,22 +517,27 @@ class MultimodalVAE(keras.Model):
                 styles[name] = (out[2], ops.clip(out[3], *clip))
         return ops.stack(means, axis=1), ops.stack(log_vars, axis=1), styles
 
-    def decode(self, z, styles=None, training=False):
+    def decode(self, z, styles=None, training=False, seed=None):
         """Decodes `z` `(B, D)` into every modality's likelihood parameters.
 
         `styles`: dict name → `(B, style_dim)` style samples (required when
-        the model has style latents; `None` draws them from the prior).
+        the model has style latents; `None`, or a modality left out, draws
+        them from their prior, in modality order, with `seed`: a
+        `keras.random.SeedGenerator` or int, default the model's
+        `seed_generator`).
         """
         outputs = {}
         for name in self.modality_names:
             outputs[name] = self.decoders[name](
-                self.decoder_input(name, z, styles), training=training
+                self.decoder_input(name, z, styles, seed=seed),
+                training=training,
             )
         return outputs
 
-    def decoder_input(self, name, z, styles):
+    def decoder_input(self, name, z, styles, seed=None):
         """Decoder `name`'s input: `concat[style, z]` with style latents
-        (a prior sample where `styles` has none), else `z`."""
+        (a prior sample drawn with `seed` where `styles` has none), else
+        `z`."""
         dim = self.style_dims.get(name, 0) if self.style_dims else 0
         if not dim:
             return z
@@ -538,7 +546,7 @@ class MultimodalVAE(keras.Model):
                      if self.reconstruction_option == "single_prior"
                      else self.shared_prior_private_scale(name, z.dtype))
             style = self._prior_sample((ops.shape(z)[0], dim), scale,
-                                       z.dtype)
+                                       z.dtype, seed=seed)
         else:
             style = styles[name]
         return ops.concatenate([style, z], axis=-1)
@@ -551,8 +559,14 @@ class MultimodalVAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
-        return share_of_global_mean(
-            self.objective.loss(self, x, y_pred, sample_weight))
+        # The batch size that `objectives.base.track` weighs the logged
+        # parts by, as Keras's trainer weighs `loss`.
+        self._tracked_batch_size = validation.batch_size_of(x)
+        try:
+            return share_of_global_mean(
+                self.objective.loss(self, x, y_pred, sample_weight))
+        finally:
+            self._tracked_batch_size = None
 
     # ------------------------------------------------------------ fit & co.
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None,
@@ -582,6 +596,10 @@ class MultimodalVAE(keras.Model):
                 "`kl_loss`; for coherence, latent probes and log-likelihoods "
                 "pass `mm.evaluation.EvaluationCallback(...)` to `fit`.")
         super().compile(optimizer=optimizer, **kwargs)
+        # The `keras.distribution` (JAX) of a model compiled in its scope:
+        # `fit` builds the model under it, as `tf.distribute` builds under
+        # the strategy the model was created in.
+        self._compile_distribution = keras.distribution.distribution()
 
     def compile_from_config(self, config):
         # Keras skips this for models that override `compile`: restore the
@@ -590,23 +608,48 @@ class MultimodalVAE(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
+    def _build_scope(self):
+        """Where `fit` builds an unbuilt model: in the scope of the
+        distribution it was set up in (created, on TF, or compiled, with
+        `keras.distribution`), so that the keras.io pattern, "build and
+        compile in `strategy.scope()`, `fit` outside", creates the
+        variables where the training step expects them."""
+        import contextlib
+
+        if keras.backend.backend() == "tensorflow":
+            return self.distribute_strategy.scope()
+        distribution = getattr(self, "_compile_distribution", None)
+        if distribution is not None and (
+                keras.distribution.distribution() is None):
+            return distribution.scope()
+        return contextlib.nullcontext()
+
+    def _built_input_shapes(self):
+        return self.input_shapes if self.built else None
+
     def fit(self, x=None, y=None, *args, **kwargs):
-        x = validation.checked_data(x, self.modality_names)
+        x = validation.checked_data(
+            x, self.modality_names, self._built_input_shapes,
+            needs_labels=kwargs.get("class_weight") is not None and y is None)
         if not self.built:
-            x = validation.build_from_data(self, x)
+            with self._build_scope():
+                x = validation.build_from_data(self, x)
         y = validation.target_for_sample_weight(x, y, kwargs)
         if kwargs.get("validation_data") is not None:
             kwargs["validation_data"] = validation.checked_validation_data(
-                kwargs["validation_data"], self.modality_names)
+                kwargs["validation_data"], self.modality_names,
+                self._built_input_shapes)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        x = validation.checked_data(x, self.modality_names)
+        x = validation.checked_data(x, self.modality_names,
+                                    self._built_input_shapes)
         y = validation.target_for_sample_weight(x, y, kwargs)
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        x = validation.checked_data(x, self.modality_names)
+        x = validation.checked_data(x, self.modality_names,
+                                    self._built_input_shapes)
         return super().predict(x, *args, **kwargs)
 
     # ------------------------------------------------------------ inference
@@ -633,45 +676,104 @@ class MultimodalVAE(keras.Model):
         return self.fusion.posterior(mean, log_var, mask=full[MASK_KEY],
                                      moe_posterior=moe_posterior)
 
-    def generate(self, num_samples):
+    def generate(self, num_samples, seed=None):
         """Decoded means of every modality for `z` drawn from the prior.
 
         The prior is `N(0, I)`, or the Laplace / learned-scale prior of
         `distribution` and `learn_prior`. Style latents, if any, are drawn
         from their prior too (see `reconstruction_option`).
 
+        Args:
+            num_samples: Number of samples.
+            seed: A `keras.random.SeedGenerator` or int for the draws
+                (default: the model's `seed_generator`).
+
         Returns:
             Dict name → array with `num_samples` rows.
         """
         if not self.built:
             raise ValueError("Build or train the model before `generate`.")
-        z = self._prior_sample((int(num_samples), self.latent_dim),
-                               self.prior_scale(), keras.config.floatx())
-        return self._decoded_means(z)
+        return self.prior_decode_means(int(num_samples), seed=seed)
 
-    def conditional_generate(self, inputs, mask=None):
+    def conditional_generate(self, inputs, mask=None, seed=None):
         """Decoded means of every modality from one posterior sample.
 
         The posterior is that of the available modalities (see `encode`);
         for `"moe"` one available expert is drawn per example. Style latents
-        are drawn from their prior.
+        are drawn from their prior. The inputs are checked and completed
+        (absent modalities filled in), then `conditional_decode_means`
+        runs.
+
+        Args:
+            inputs: Dict name → array (a subset of the modalities is fine).
+            mask: Optional `(B, M)` availability; overrides `inputs["mask"]`.
+            seed: A `keras.random.SeedGenerator` or int for the draws
+                (default: the model's `seed_generator`).
         """
         full = validation.completed_inputs(self, inputs, mask)
-        mean, log_var, _ = self.encode_experts(full)
-        if self.distribution == "laplace":
-            # One available Laplace expert per example ("moe" only).
-            fused = self.fusion(mean, log_var, mask=full[MASK_KEY])
-            component = sample_components(fused["weight"],
-                                          seed=self.seed_generator)
-            loc, logits = select_components(fused, component)
-            z = loc + distributions.latent_scale("laplace", logits) * \
-                distributions.standard_noise("laplace", ops.shape(loc),
-                                             loc.dtype,
-                                             seed=self.seed_generator)
-        else:
-            z, _ = self.fusion.posterior_sample(
-                mean, log_var, mask=full[MASK_KEY], seed=self.seed_generator)
-        return self._decoded_means(z)
+        return self.conditional_decode_means(full, full[MASK_KEY], seed=seed)
+
+    def decode_means(self, z, seed=None):
+        """Likelihood means of every modality for codes `z` `(B, D)`.
+
+        Style latents, if any, are drawn from their prior with `seed`
+        (default: the model's `seed_generator`). Traceable: usable inside
+        a compiled function.
+        """
+        outputs = self.decode(z, styles=None, seed=seed)
+        return {
+            n: self.likelihoods[n].mean(outputs[n])
+            for n in self.modality_names
+        }
+
+    def prior_decode_means(self, batch_size, seed=None):
+        """Decoded means of `batch_size` draws `z` from the prior.
+
+        The computation of `generate` without its checks: traceable, for
+        compiled functions (the evaluation's steps); `batch_size` may be a
+        traced batch dimension. Draws `z`, then the styles, with `seed`
+        (default: the model's `seed_generator`).
+        """
+        z = self._prior_sample((batch_size, self.latent_dim),
+                               self.prior_scale(), keras.config.floatx(),
+                               seed=seed)
+        return self.decode_means(z, seed=seed)
+
+    def posterior_draw(self, mean, log_var, mask=None, seed=None):
+        """One `z` `(B, D)` of the posterior of the available experts.
+
+        `fusion.posterior_sample` (for `"moe"` one available expert drawn
+        per example); with `distribution="laplace"` the drawn expert's
+        Laplace. Draws with `seed` (default: the model's `seed_generator`).
+        """
+        seed = self.seed_generator if seed is None else seed
+        if self.distribution != "laplace":
+            z, _ = self.fusion.posterior_sample(mean, log_var, mask=mask,
+                                                seed=seed)
+            return z
+        # One available Laplace expert per example ("moe" only).
+        fused = self.fusion(mean, log_var, mask=mask)
+        component = sample_components(fused["weight"], seed=seed)
+        loc, logits = select_components(fused, component)
+        return loc + distributions.latent_scale("laplace", logits) * \
+            distributions.standard_noise("laplace", ops.shape(loc),
+                                         loc.dtype, seed=seed)
+
+    def conditional_decode_means(self, inputs, mask, seed=None):
+        """Decoded means from one posterior sample given `mask`.
+
+        The computation of `conditional_generate` without its checks:
+        traceable, for compiled functions (the evaluation's steps, the
+        serving endpoint). `inputs` must hold every modality (absent ones
+        any finite placeholder); the encoders run on all of them and
+        `mask` `(B, M)` selects the available ones. Draws `z` (see
+        `posterior_draw`), then the styles, with `seed` (default: the
+        model's `seed_generator`).
+        """
+        mean, log_var, _ = self.encode_experts(
+            {n: inputs[n] for n in self.modality_names})
+        z = self.posterior_draw(mean, log_var, mask=mask, seed=seed)
+        return self.decode_means(z, seed=seed)
 
     def export(self, filepath, format="tf_saved_model", verbose=None,
                **kwargs):
@@ -688,13 +790,6 @@ class MultimodalVAE(keras.Model):
             )
         return serving.export_for_serving(self, filepath,
                                           verbose=bool(verbose), **kwargs)
-
-    def _decoded_means(self, z):
-        outputs = self.decode(z, styles=None)
-        return {
-            n: self.likelihoods[n].mean(outputs[n])
-            for n in self.modality_names
-        }
 
     # ------------------------------------------------------------ config
     # Keras does not save `SeedGenerator` states; the model saves its own so

@@ -15,7 +15,9 @@ from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
 from keras_mmvae.src.datasets.alphabet import ALPHABET_SIZE
 from keras_mmvae.src.likelihoods.likelihood import Categorical
 from keras_mmvae.src.likelihoods.likelihood import Laplace
+from keras_mmvae.src.layers.joint_encoder import JointMLPEncoder
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
+from keras_mmvae.src.presets import needs_joint_encoder
 
 
 @keras_mmvae_export("keras_mmvae.models.MNISTEncoder")
@@ -398,6 +400,18 @@ def mnist_svhn_text(
                                       style_dim=style_dim)
     latent_dim, beta, style_dim = (settings["latent_dim"], settings["beta"],
                                    settings["style_dim"])
+    if needs_joint_encoder(fusion):
+        # JMVAE: the unimodal encoders' architecture as feature extractors.
+        kwargs.setdefault("joint_encoder", JointMLPEncoder(
+            latent_dim, hidden_dims=(mnist_hidden_dim,), name="joint_encoder",
+            extractors={
+                "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim,
+                                      name="joint_features_mnist", **init),
+                "svhn": SVHNEncoder(latent_dim, svhn_encoder_filters,
+                                    name="joint_features_svhn", **init),
+                "text": DigitTextEncoder(latent_dim, text_filters,
+                                         name="joint_features_text", **init),
+            }))
     vae = MultimodalVAE(
         encoders={
             "mnist": MNISTEncoder(latent_dim, mnist_hidden_dim, style_dim,

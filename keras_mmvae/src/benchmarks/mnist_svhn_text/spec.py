@@ -31,6 +31,8 @@ SPEC = BenchmarkSpec(
     ),
     model_settings={
         "mmvae": {"beta": 1.0},
+        # JMVAE (Suzuki et al. 2016; MultiVae's default β = 1).
+        "jmvae": {"beta": 1.0},
         # MMVAE+ was not published on this benchmark: private latents as
         # large as the shared one (20 + 20), the MoPoE β.
         **{name: {"style_dim": 20} for name in ("mmvae+", "mopoe+", "mwb+")},

@@ -10,9 +10,11 @@ from keras_mmvae.src.benchmarks.common.network import factory_kwargs
 from keras_mmvae.src.benchmarks.common.network import model_settings
 from keras_mmvae.src.benchmarks.polymnist.spec import IMAGE_SHAPE
 from keras_mmvae.src.benchmarks.polymnist.spec import SPEC
+from keras_mmvae.src.layers.joint_encoder import JointMLPEncoder
 from keras_mmvae.src.likelihoods.likelihood import Gaussian
 from keras_mmvae.src.likelihoods.likelihood import Laplace
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
+from keras_mmvae.src.presets import needs_joint_encoder
 
 
 @keras_mmvae_export("keras_mmvae.models.PolyMNISTEncoder")
@@ -251,6 +253,13 @@ def polymnist(
                                       style_dim=style_dim)
     latent_dim, beta, style_dim = (settings["latent_dim"], settings["beta"],
                                    settings["style_dim"])
+    if needs_joint_encoder(fusion):
+        # JMVAE: the unimodal encoders' architecture as feature extractors.
+        kwargs.setdefault("joint_encoder", JointMLPEncoder(
+            latent_dim, hidden_dims=(hidden_dim,), name="joint_encoder",
+            extractors={n: PolyMNISTEncoder(
+                latent_dim, encoder_filters, hidden_dim,
+                name=f"joint_features_{n}", **init) for n in names}))
     vae = MultimodalVAE(
         encoders={
             n: PolyMNISTEncoder(latent_dim, encoder_filters, hidden_dim,

@@ -27,6 +27,8 @@ SPEC = BenchmarkSpec(
     model_settings={
         # Shi et al. 2019 weigh the log-ratio by 1 (MultiVae has no β).
         "mmvae": {"beta": 1.0},
+        # JMVAE (Suzuki et al. 2016; MultiVae's default β = 1).
+        "jmvae": {"beta": 1.0},
         # Palumbo et al. 2023 (MMVAE+), PolyMNIST: shared 32 + private 32,
         # β 2.5, batch 128, 250 epochs; the "+" mixtures share them so
         # that the comparison changes the fusion only.
