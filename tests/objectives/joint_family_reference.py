@@ -42,7 +42,8 @@ def make_noise(seed=1, mods="abc"):
 
 
 def injected(name, noise, **options):
-    """Objective `name` whose draws are `noise[kind]`."""
+    """Objective `name` whose draws are `noise[kind]` (β is the model's:
+    pass `beta` to `make_vae`, not here)."""
     cls = objectives.OBJECTIVES[name]
 
     class Injected(cls):
@@ -143,6 +144,7 @@ def check_reload(preset, tmp_path, **kwargs):
     before = our_loss(vae, data)
     loaded = keras.saving.load_model(path)
     assert loaded.objective.get_config() == vae.objective.get_config()
+    assert loaded.beta == vae.beta
     assert type(loaded.objective) is type(vae.objective)
     np.testing.assert_allclose(our_loss(loaded, data), before, rtol=1e-6)
     return loaded

@@ -45,8 +45,8 @@ def reference(vae, data, noise, alpha, beta, anneal=1.0, sample_weight=None):
 @pytest.mark.parametrize("masked", [False, True])
 def test_loss_equals_numpy_formula(masked):
     noise = make_noise()
-    vae = make_vae("jmvae",
-                   objective=injected("jmvae", noise, alpha=0.3, beta=1.2))
+    vae = make_vae("jmvae", beta=1.2,
+                   objective=injected("jmvae", noise, alpha=0.3))
     data = make_data()
     if masked:  # only the complete examples 0 and 5 count
         data["mask"] = MASK
@@ -73,8 +73,8 @@ def test_warmup_anneals_the_whole_regulariser():
 
 def test_preset_defaults():
     vae = make_vae("jmvae")
-    assert vae.objective.get_config() == {"name": "jmvae", "beta": None,
-                                          "alpha": 0.1}
+    assert vae.objective.get_config() == {"name": "jmvae", "alpha": 0.1}
+    assert vae.beta == 1.0
     # Subsets: the PoE of the unimodal experts (no prior expert).
     assert vae.fusion.mode == "poe" and vae.fusion.prior_expert is False
     mean, _ = vae.encode({"a": make_data()["a"]})

@@ -54,7 +54,7 @@ def reference(vae, data, noise, beta, sample_weight=None):
 @pytest.mark.parametrize("masked", [False, True])
 def test_loss_equals_numpy_formula(masked):
     noise = make_noise()
-    vae = make_vae("mmjsd", objective=injected("mmjsd", noise, beta=1.5))
+    vae = make_vae("mmjsd", beta=1.5, objective=injected("mmjsd", noise))
     data = make_data()
     if masked:
         data["mask"] = MASK
@@ -67,7 +67,8 @@ def test_loss_equals_numpy_formula(masked):
 
 def test_preset_defaults():
     vae = make_vae("mmjsd")
-    assert vae.objective.get_config() == {"name": "mmjsd", "beta": None}
+    assert vae.objective.get_config() == {"name": "mmjsd"}
+    assert vae.beta == 1.0
     assert vae.fusion.mode == "moe"
 
 

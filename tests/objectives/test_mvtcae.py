@@ -44,8 +44,8 @@ def reference(vae, data, noise, alpha, beta, sample_weight=None):
 @pytest.mark.parametrize("masked", [False, True])
 def test_loss_equals_numpy_formula(masked):
     noise = make_noise()
-    vae = make_vae("mvtcae",
-                   objective=injected("mvtcae", noise, alpha=0.2, beta=2.5))
+    vae = make_vae("mvtcae", beta=2.5,
+                   objective=injected("mvtcae", noise, alpha=0.2))
     data = make_data()
     if masked:
         data["mask"] = MASK
@@ -58,10 +58,10 @@ def test_loss_equals_numpy_formula(masked):
 
 def test_preset_defaults_and_model_beta():
     vae = make_vae("mvtcae")
-    assert vae.objective.get_config() == {"name": "mvtcae", "beta": 2.5,
-                                          "alpha": 0.1}
+    assert vae.objective.get_config() == {"name": "mvtcae", "alpha": 0.1}
+    assert vae.beta == 2.5
     assert vae.fusion.mode == "poe" and vae.fusion.prior_expert is False
-    # β from the model when the objective sets none.
+    # An explicit model β replaces the preset's.
     noise = make_noise()
     vae = make_vae("mvtcae", beta=0.7,
                    objective=injected("mvtcae", noise, alpha=0.1))
@@ -69,6 +69,24 @@ def test_preset_defaults_and_model_beta():
     np.testing.assert_allclose(our_loss(vae, data),
                                reference(vae, data, noise, 0.1, 0.7),
                                rtol=2e-5)
+
+
+@pytest.mark.parametrize("preset", ["mvtcae", "crmvae"])
+def test_beta_lives_on_the_model(preset):
+    # The preset's β (MultiVae's 2.5) is the model's default; an explicit
+    # `beta` wins; the objective has no β of its own.
+    def build(**kwargs):
+        return mm.MultimodalVAE(
+            encoders={"a": mm.layers.MLPEncoder(2)},
+            decoders={"a": mm.layers.MLPDecoder((3,))},
+            likelihoods={"a": "gaussian"}, fusion=preset, **kwargs)
+
+    vae = build()
+    assert vae.beta == 2.5 and vae.get_config()["beta"] == 2.5
+    assert "beta" not in vae.objective.get_config()
+    assert build(beta=0.7).beta == 0.7
+    with pytest.raises(ValueError, match="Bad options"):
+        mm.objectives.get({"name": preset, "beta": 2.5})
 
 
 def test_absent_modality_has_no_gradient_path_to_the_loss():
@@ -88,7 +106,6 @@ def test_save_and_reload(tmp_path):
 
 def test_bad_combinations_name_the_fix():
     check_raises("mixture", preset="mopoe", objective="mvtcae")
-    check_raises("set twice", preset="mvtcae", beta=3.0)
     check_raises("unimodal_elbos=False", preset="mvtcae",
                  unimodal_elbos=True)
     check_raises("subset_sampling='auto'", preset="mvtcae",

@@ -121,9 +121,10 @@ def loss_and_gradients(vae, data):
 
 
 def make_case(model, mods, rng, masks, objective, fusion, config_extra,
-              options=None, warmup_step=None):
+              beta, options=None, warmup_step=None):
     """Our model and MultiVae's (config, arrays) for one comparison, and
-    the factor from MultiVae's batch-mean loss to ours.
+    the factor from MultiVae's batch-mean loss to ours. `beta` is our
+    model's β (MultiVae's is in `config_extra`); `options` the objective's.
 
     JMVAE with `masks`: MultiVae refuses incomplete data, so it gets the
     complete examples only; ours trains on those alone and divides by the
@@ -151,7 +152,7 @@ def make_case(model, mods, rng, masks, objective, fusion, config_extra,
         for m in mods:
             arrays[f"eps/unimodal/{m}"] = rng.normal(size=(B, D))
     joint = model == "JMVAE"
-    kwargs = {}
+    kwargs = {"beta": beta}
     if warmup_step is not None:
         kwargs["kl_warmup_steps"] = config["warmup"]
         config["epoch"] = warmup_step
@@ -178,31 +179,31 @@ def make_case(model, mods, rng, masks, objective, fusion, config_extra,
 CASES = {
     "mvtcae": dict(model="MVTCAE", mods="abc", masks=False,
                    objective="mvtcae", fusion="mvtcae",
-                   config_extra=dict(alpha=0.1, beta=2.5),
-                   options=dict(alpha=0.1, beta=2.5)),
+                   config_extra=dict(alpha=0.1, beta=2.5), beta=2.5,
+                   options=dict(alpha=0.1)),
     "mvtcae_masks": dict(model="MVTCAE", mods="abc", masks=True,
                          objective="mvtcae", fusion="mvtcae",
-                         config_extra=dict(alpha=0.3, beta=1.7),
-                         options=dict(alpha=0.3, beta=1.7)),
+                         config_extra=dict(alpha=0.3, beta=1.7), beta=1.7,
+                         options=dict(alpha=0.3)),
     "crmvae": dict(model="CRMVAE", mods="abc", masks=False,
                    objective="crmvae", fusion="crmvae",
-                   config_extra=dict(beta=2.5), options=dict(beta=2.5)),
+                   config_extra=dict(beta=2.5), beta=2.5),
     "crmvae_masks": dict(model="CRMVAE", mods="abc", masks=True,
                          objective="crmvae", fusion="crmvae",
-                         config_extra=dict(beta=0.8), options=dict(beta=0.8)),
+                         config_extra=dict(beta=0.8), beta=0.8),
     "jmvae": dict(model="JMVAE", mods="abc", masks=False, objective="jmvae",
                   fusion="jmvae",
                   config_extra=dict(alpha=0.1, beta=1.0, warmup=10),
-                  options=dict(alpha=0.1)),
+                  beta=1.0, options=dict(alpha=0.1)),
     "jmvae_warmup": dict(model="JMVAE", mods="ab", masks=False,
                          objective="jmvae", fusion="jmvae",
                          config_extra=dict(alpha=0.4, beta=1.3, warmup=10),
-                         options=dict(alpha=0.4, beta=1.3), warmup_step=3),
+                         beta=1.3, options=dict(alpha=0.4), warmup_step=3),
     # With "ab", examples 0 and 3 are complete.
     "jmvae_masks": dict(model="JMVAE", mods="ab", masks=True,
                         objective="jmvae", fusion="jmvae",
                         config_extra=dict(alpha=0.1, beta=1.0, warmup=10),
-                        options=dict(alpha=0.1)),
+                        beta=1.0, options=dict(alpha=0.1)),
 }
 
 

@@ -27,9 +27,7 @@ class CRMVAE(JointObjective):
     number of available modalities, with masks. The model's KL warm-up
     ramps β.
 
-    Args:
-        beta: β; `None` uses the model's `beta` (preset: 2.5, MultiVae's
-            default).
+    β is the model's `beta` (preset `"crmvae"`: 2.5, MultiVae's default).
     """
 
     name = "crmvae"

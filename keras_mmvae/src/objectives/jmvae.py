@@ -41,16 +41,15 @@ class JMVAE(JointObjective):
     subsets); MultiVae uses the joint encoder when all modalities are
     given: call `model.joint_encoder(inputs)` for that.
 
+    β is the model's `beta` (MultiVae's default is 1, as the model's).
+
     Args:
         alpha: Weight α of the unimodal KLs (MultiVae's default 0.1).
-        beta: β of the prior KL; `None` uses the model's `beta` (MultiVae's
-            default is 1).
     """
 
     name = "jmvae"
 
-    def __init__(self, alpha=0.1, beta=None):
-        super().__init__(beta=beta)
+    def __init__(self, alpha=0.1):
         alpha = float(alpha)
         if not alpha >= 0.0:
             raise ValueError(f"`alpha` must be >= 0; got {alpha}.")
@@ -106,10 +105,9 @@ class JMVAE(JointObjective):
                                    inputs))
             per_modality.append(rec)
             rec_total = rec_total + model.reconstruction_weights[name] * rec
-        beta = model.beta if self.beta is None else self.beta
         kl = mean_of(outputs["kl"])
         kl_experts = mean_of(ops.sum(outputs["kl_experts"], axis=-1))
         base.track(model, rec_total, kl,
                    ops.mean(outputs["log_var_clipped"]), per_modality)
         return rec_total + self.warmup(model, dtype) * (
-            beta * kl + self.alpha * kl_experts)
+            model.beta * kl + self.alpha * kl_experts)

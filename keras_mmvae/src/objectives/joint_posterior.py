@@ -17,23 +17,10 @@ from keras_mmvae.src.ops.gaussian import kl_divergence
 class JointObjective(base.Objective):
     """Base of the joint-posterior family.
 
-    Args:
-        beta: The KL weight β of this objective. `None` (default) uses the
-            model's `beta`; a number sets it here (the presets use this for
-            MultiVae's defaults, e.g. `β = 2.5` for MVTCAE), and then the
-            model's `beta` must stay at its default 1.0: β is set once.
+    The KL weight β is the model's `beta` (set by the presets, e.g.
+    `β = 2.5` for MVTCAE and CRMVAE, MultiVae's defaults), ramped by the
+    model's KL warm-up; the objectives have no β of their own.
     """
-
-    # Default β when the objective sets none (the model's `beta` then).
-    def __init__(self, beta=None):
-        if beta is not None:
-            beta = float(beta)
-            if not beta >= 0:
-                raise ValueError(f"`beta` must be >= 0; got {beta}.")
-        self.beta = beta
-
-    def get_config(self):
-        return {"name": self.name, "beta": self.beta}
 
     # ------------------------------------------------------------ checks
     fusion_hint = ('fusion="poe" with prior_expert=False (the preset of '
@@ -52,13 +39,6 @@ class JointObjective(base.Objective):
     def validate(self, model):
         self.check_fusion(model)
         name = self.name
-        if self.beta is not None and model.beta != 1.0:
-            raise ValueError(
-                f"β is set twice: objective {name!r} has beta={self.beta} "
-                f"and the model beta={model.beta}. Pass only one: "
-                f"objective={{'name': {name!r}, 'beta': {model.beta}}} "
-                "(leave the model's beta at 1.0), or objective="
-                f"{{'name': {name!r}, 'beta': None}} to use the model's.")
         if model.unimodal_elbos:
             raise ValueError(
                 f"`unimodal_elbos=True` adds MVAE's unimodal ELBOs to the "
@@ -97,10 +77,9 @@ class JointObjective(base.Objective):
         return mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
 
     def kl_weight(self, model, dtype):
-        """β of this step: the objective's or the model's β, ramped by the
-        model's KL warm-up (`kl_warmup_steps`)."""
-        return self.warmup(model, dtype) * (
-            model.beta if self.beta is None else self.beta)
+        """β of this step: the model's `beta`, ramped by the model's KL
+        warm-up (`kl_warmup_steps`)."""
+        return self.warmup(model, dtype) * model.beta
 
     @staticmethod
     def warmup(model, dtype):

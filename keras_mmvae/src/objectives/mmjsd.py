@@ -33,10 +33,8 @@ class MMJSD(JointObjective):
     batch mean. The model's KL warm-up ramps β.
 
     The model's fusion (preset `"mmjsd"`: the MoE of the available experts)
-    serves `encode` and `conditional_generate`.
-
-    Args:
-        beta: β of the JS term; `None` uses the model's `beta`.
+    serves `encode` and `conditional_generate`. β of the JS term is the
+    model's `beta`.
     """
 
     name = "mmjsd"

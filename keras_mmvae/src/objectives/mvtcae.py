@@ -26,16 +26,15 @@ class MVTCAE(JointObjective):
     as MultiVae (its masked normalisation). The model's KL warm-up
     (`kl_warmup_steps`) ramps β.
 
+    β is the model's `beta` (preset `"mvtcae"`: 2.5, MultiVae's default).
+
     Args:
         alpha: α ∈ [0, 1] (MultiVae's default 0.1).
-        beta: β; `None` uses the model's `beta` (preset: 2.5, MultiVae's
-            default).
     """
 
     name = "mvtcae"
 
-    def __init__(self, alpha=0.1, beta=None):
-        super().__init__(beta=beta)
+    def __init__(self, alpha=0.1):
         alpha = float(alpha)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"`alpha` must be in [0, 1]; got {alpha}.")
