@@ -29,8 +29,11 @@ from keras_mmvae import models
 from keras_mmvae.src.benchmarks.mnist_svhn_text.data import TEXT_TABLE
 from keras_mmvae.src.benchmarks.mnist_svhn_text.data import draw_offsets
 from keras_mmvae.src.benchmarks.mnist_svhn_text.spec import TEXT_LENGTH
-from keras_mmvae.src.layers.barycenter_fusion import PRESETS
+from keras_mmvae.src.layers.joint_encoder import JointMLPEncoder
 from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
+from keras_mmvae.src.presets import PRESETS
+from keras_mmvae.src.presets import needs_joint_encoder
+from keras_mmvae.src.presets import needs_private_latents
 from keras_mmvae.src.training import curves
 from keras_mmvae.src.training import evaluating
 from keras_mmvae.src.training.checkpoint import TimeBudget
@@ -80,24 +83,38 @@ def build_data(out_dir, num_train, num_test, seed):
 
 def demo_model(fusion="mwb", latent_dim=64, encoder_filters=(16, 32, 64),
                hidden_dim=256, decoder_filters=(64, 32, 16), beta=2.5,
-               seed=None, **kwargs):
+               seed=None, style_dim=None, **kwargs):
     """The demo's model: PolyMNIST networks for images, MoPoE's text nets.
 
     Laplace(0.75) image likelihoods and a categorical text likelihood with
     MoPoE's size-ratio reconstruction weights (`"balanced"`: 1 for the
-    images, 2352 / 8 = 294 for the text).
+    images, 2352 / 8 = 294 for the text). Presets with private latents
+    (`"mmvae+"`, `"mopoe+"`, `"mwb+"`) get `style_dim` = `latent_dim`
+    private dimensions per modality unless given; `"jmvae"` gets a joint
+    encoder over the same networks.
     """
-    encoders = {n: models.PolyMNISTEncoder(latent_dim, encoder_filters,
-                                           hidden_dim, name=f"encoder_{n}")
-                for n in IMAGE_NAMES}
+    if style_dim is None:
+        style_dim = latent_dim if needs_private_latents(fusion) else 0
+
+    def make_encoders(prefix):
+        encoders = {n: models.PolyMNISTEncoder(
+            latent_dim, encoder_filters, hidden_dim, style_dim=style_dim,
+            name=f"{prefix}_{n}") for n in IMAGE_NAMES}
+        encoders["text"] = models.DigitTextEncoder(
+            latent_dim, style_dim=style_dim, name=f"{prefix}_text")
+        return encoders
+
     decoders = {n: models.PolyMNISTDecoder(IMAGE_SHAPE[-1], decoder_filters,
                                            name=f"decoder_{n}")
                 for n in IMAGE_NAMES}
-    encoders["text"] = models.DigitTextEncoder(latent_dim,
-                                               name="encoder_text")
     decoders["text"] = models.DigitTextDecoder(name="decoder_text")
+    if needs_joint_encoder(fusion):
+        style_dim = 0
+        kwargs.setdefault("joint_encoder", JointMLPEncoder(
+            latent_dim, hidden_dims=(hidden_dim,), name="joint_encoder",
+            extractors=make_encoders("joint_features")))
     model = MultimodalVAE(
-        encoders, decoders,
+        make_encoders("encoder"), decoders,
         likelihoods={**{n: likelihoods.Laplace(0.75) for n in IMAGE_NAMES},
                      "text": "categorical"},
         fusion=fusion, latent_dim=latent_dim, beta=beta,
@@ -217,12 +234,16 @@ def demo(out="runs/demo", compare=False, fusions=None, epochs=20,
     `seeds` (default: `[seed]`, or three seeds with `compare`) repeats each
     fusion; the report gives every seed and the mean ± std.
     """
+    fusions = list(fusions or (tuple(PRESETS) if compare else ("mwb",)))
+    unknown = [f for f in fusions if f not in PRESETS]
+    if unknown:
+        raise ValueError(f"Unknown presets {unknown}; choose from "
+                         f"{list(PRESETS)}.")
     if model_kwargs is None:
         model_kwargs = DEMO_MODEL
     start = time.monotonic()
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fusions = list(fusions or (tuple(PRESETS) if compare else ("mwb",)))
     if seeds is None:
         seeds = [seed, seed + 1, seed + 2] if compare else [seed]
     splits = build_data(out, num_train, num_test, seed)
