@@ -6,7 +6,8 @@
 # backends side by side on two cores take little more than the slowest one.
 # Each backend writes its own log under build/test-logs/ (printed when it
 # ends); PYTEST_ARGS passes extra pytest arguments. Tests marked `large`
-# run too (`--run-large`; a plain `pytest` skips them).
+# run too (`--run-large`; a plain `pytest` skips them). The MultiVae
+# oracles (tests/oracles) need their own environment: `make oracles`.
 set -uo pipefail
 python=$1 jobs=$2
 shift 2
@@ -17,7 +18,8 @@ rm -f "$logs"/*.summary  # a backend that does not run prints no old one
 run_one() {
   local backend=$1 start=$SECONDS
   KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider \
-    --run-large ${PYTEST_ARGS:-} >"$logs/$backend.log" 2>&1
+    --run-large --ignore=tests/oracles ${PYTEST_ARGS:-} \
+    >"$logs/$backend.log" 2>&1
   local code=$?
   {
     echo "=== KERAS_BACKEND=$backend: exit $code after $((SECONDS - start)) s"
