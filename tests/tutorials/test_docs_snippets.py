@@ -1,8 +1,11 @@
-"""Runs the Python code blocks of the documentation pages.
+"""Runs the Python code blocks of the documentation pages and the README.
 
 Every fenced block opened with exactly `` ```python `` in `docs/**/*.md`
-(also indented, inside admonitions and tabs) is executed, page by page, in
-one namespace per page and in order, under the current `KERAS_BACKEND`.
+and in the repository's `README.md` (also indented, inside admonitions and
+tabs) is executed, page by page, in one namespace per page and in order,
+under the current `KERAS_BACKEND`. The pages a new user starts from
+(`README.md`, `docs/index.md`, `docs/getting-started.md`) are always in
+the list, so their examples run with the install line they show.
 Blocks that need data or hardware the tests do not have are fenced as
 `` ```py `` instead: they are highlighted the same way but not run.
 
@@ -47,16 +50,28 @@ def python_blocks(text):
     return blocks
 
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if python_blocks(p.read_text()))
+# The pages a new user reads first: always run, blocks or not.
+ENTRY_PAGES = [ROOT / "README.md", DOCS / "index.md",
+               DOCS / "getting-started.md"]
+PAGES = ENTRY_PAGES + sorted(
+    p for p in DOCS.rglob("*.md")
+    if p not in ENTRY_PAGES and python_blocks(p.read_text()))
 
 
 @pytest.mark.parametrize("page", PAGES,
-                         ids=[str(p.relative_to(DOCS)) for p in PAGES])
+                         ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_code_runs(page):
     namespace = {"__name__": f"docs_{page.stem}"}
     for line, code in python_blocks(page.read_text()):
         compiled = compile(code, f"{page.relative_to(ROOT)}:{line}", "exec")
         exec(compiled, namespace)  # noqa: S102 - the docs' own examples
+
+
+def test_entry_pages_have_examples():
+    # The README's and the home page's examples are what a new user runs
+    # first; losing their `python` fence would silently stop testing them.
+    assert python_blocks((ROOT / "README.md").read_text())
+    assert python_blocks((DOCS / "index.md").read_text())
 
 
 def _fusion_figure():
