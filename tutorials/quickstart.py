@@ -136,7 +136,8 @@ print(f"image -> label accuracy: {image_to_label:.3f}")
 
 # %%
 labels = np.repeat(np.arange(10), 8)
-samples = vae.conditional_generate({"label": np.eye(10, dtype="float32")[labels]})
+one_hot = np.eye(10, dtype="float32")[labels]
+samples = vae.conditional_generate({"label": one_hot})
 images = keras.ops.convert_to_numpy(samples["image"])
 grid = images.reshape(10, 8, 28, 28).transpose(0, 2, 1, 3).reshape(280, 224)
 plt.figure(figsize=(4.5, 5.5))
