@@ -7,7 +7,8 @@ import shutil
 import sys
 
 from keras_mmvae.src.cli import distribute
-from keras_mmvae.src.layers.barycenter_fusion import PRESETS
+from keras_mmvae.src.presets import PRESETS
+from keras_mmvae.src.training.benchmarks import BENCHMARKS
 
 DESCRIPTION = """\
 Multimodal VAEs with barycentric fusion (keras_mmvae).
@@ -18,12 +19,18 @@ Multimodal VAEs with barycentric fusion (keras_mmvae).
   train     train a fusion on a benchmark's real files; checkpoints every
             epoch and resumes when rerun with the same --out
   evaluate  latent probe, coherence and likelihood of a saved model (JSON)
+  classifiers  train (or reuse) a benchmark's evaluation classifiers
+  reproduce    train and evaluate models x seeds on a benchmark, resumably,
+               and write the table beside the published numbers
+  table     aggregate a folder of evaluated runs into the benchmark's table
+            (Markdown, CSV, coherence plot)
 
 The backend comes from KERAS_BACKEND (tensorflow, jax or torch).
 Run `python -m keras_mmvae <command> --help` for the options.
 """
 
 FUSIONS = tuple(PRESETS)
+BENCHMARK_NAMES = tuple(BENCHMARKS)
 
 
 def _number(kind, low, low_inclusive=True, high=None):
@@ -86,11 +93,11 @@ def _parser():
         "generation grids and a coherence plot to --out.")
     demo.add_argument("--out", default="runs/demo", help="output folder")
     demo.add_argument("--compare", action="store_true",
-                      help="train all five presets with the same budget, "
-                      "three seeds each")
+                      help=f"train all {len(FUSIONS)} presets (or "
+                      "--fusions) with the same budget, three seeds each")
     demo.add_argument("--fusions", nargs="+", choices=FUSIONS,
-                      help="presets to train (default: mwb, or all five "
-                      "with --compare)")
+                      help="presets to train (default: mwb, or all "
+                      f"{len(FUSIONS)} with --compare)")
     demo.add_argument("--seeds", nargs="+", type=int, default=None,
                       help="seeds per fusion (default: --seed, or three "
                       "with --compare)")
@@ -125,7 +132,7 @@ def _parser():
         "steps); rerunning the same command, even after a crash, resumes "
         "exactly at the last checkpoint, as if never interrupted.")
     train.add_argument("--benchmark", required=True,
-                       choices=("polymnist", "mnist_svhn_text", "celeba"))
+                       choices=BENCHMARK_NAMES)
     train.add_argument("--fusion", default="mwb", choices=FUSIONS)
     train.add_argument("--data-dir", required=True,
                        help="folder with the benchmark's published files")
@@ -170,7 +177,7 @@ def _parser():
                           "(its checkpoint.keras)")
     evaluate.add_argument("--data-dir", required=True)
     evaluate.add_argument("--benchmark", default=None,
-                          choices=("polymnist", "mnist_svhn_text", "celeba"),
+                          choices=BENCHMARK_NAMES,
                           help="default: inferred from the modality names")
     evaluate.add_argument("--classifiers", default=None, type=_existing_dir,
                           help="folder of <modality>.keras classifiers")
@@ -182,7 +189,79 @@ def _parser():
     evaluate.add_argument("--log-likelihood", type=NON_NEGATIVE_INT, default=0,
                           metavar="K", help="IWAE samples (0 = skip)")
     evaluate.add_argument("--seed", type=int, default=0)
+    _add_protocol_parsers(sub)
     return parser
+
+
+def _add_protocol_parsers(sub):
+    """`classifiers`, `reproduce` and `table`: a benchmark's protocol."""
+    clf = sub.add_parser(
+        "classifiers", help="train the evaluation classifiers",
+        description="Trains one classifier per modality on the "
+        "benchmark's training split and saves <out>/<modality>.keras and "
+        "the test scores in <out>/scores.json. A folder that already holds "
+        "every classifier is reused (--force retrains).")
+    clf.add_argument("--benchmark", required=True, choices=BENCHMARK_NAMES)
+    clf.add_argument("--data-dir", required=True)
+    clf.add_argument("--out", required=True, help="classifier folder")
+    clf.add_argument("--epochs", type=POSITIVE_INT, default=10)
+    clf.add_argument("--batch-size", type=POSITIVE_INT, default=256)
+    clf.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=1e-3)
+    clf.add_argument("--seed", type=int, default=0)
+    clf.add_argument("--force", action="store_true",
+                     help="retrain even if the folder holds classifiers")
+
+    rep = sub.add_parser(
+        "reproduce", help="train + evaluate models x seeds, write the table",
+        description="Trains and evaluates every --models x --seeds run of "
+        "a benchmark, each in <out>/<model>/seed<seed>/ (checkpoints and "
+        "metrics.json), with each model's published settings (epochs, "
+        "batch size, learning rate) unless given; then writes "
+        "<out>/table.md, table.csv and coherence.png. Rerunning the same "
+        "command skips finished runs and resumes an interrupted one "
+        "exactly.")
+    rep.add_argument("benchmark", choices=BENCHMARK_NAMES)
+    rep.add_argument("--data-dir", required=True)
+    rep.add_argument("--models", nargs="+", required=True, choices=FUSIONS,
+                     metavar="MODEL", help="presets to train: "
+                     + ", ".join(FUSIONS))
+    rep.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    rep.add_argument("--out", required=True, help="grid folder")
+    rep.add_argument("--epochs", type=POSITIVE_INT, default=None,
+                     help="epochs of every run (default: each model's "
+                     "published number)")
+    rep.add_argument("--batch-size", type=POSITIVE_INT, default=None,
+                     help="default: each model's published batch size")
+    rep.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=None)
+    rep.add_argument("--classifiers", default=None, type=_existing_dir,
+                     help="folder of trained classifiers (default: "
+                     "<out>/classifiers, trained there if absent)")
+    rep.add_argument("--classifier-epochs", type=POSITIVE_INT, default=10,
+                     help="epochs of the classifiers trained without "
+                     "--classifiers")
+    rep.add_argument("--model-kwargs", type=_json_object, default=None,
+                     metavar="JSON", help="overrides for the model factory "
+                     "of every run, e.g. '{\"latent_dim\": 64}'")
+    rep.add_argument("--num-probe", type=POSITIVE_INT, default=500)
+    rep.add_argument("--unconditional-samples", type=NON_NEGATIVE_INT,
+                     default=10000)
+    rep.add_argument("--log-likelihood", type=NON_NEGATIVE_INT, default=0,
+                     metavar="K", help="IWAE samples (0 = skip)")
+    rep.add_argument("--precision", default=None,
+                     choices=("float32", "mixed_bfloat16", "mixed_float16"))
+    rep.add_argument("--save-every", type=POSITIVE_INT, default=None,
+                     metavar="STEPS", help="also checkpoint every STEPS "
+                     "training steps inside an epoch")
+
+    table = sub.add_parser(
+        "table", help="aggregate evaluated runs into the table",
+        description="Reads every metrics.json under RUNS (the runs of "
+        "`reproduce`, or of `train` + `evaluate`) and writes table.md, "
+        "table.csv and coherence.png: mean +- std over seeds by number of "
+        "input modalities, beside the published numbers.")
+    table.add_argument("runs", type=_existing_dir, metavar="RUNS")
+    table.add_argument("--out", default=None,
+                       help="output folder (default: RUNS)")
 
 
 def _require_dir(path, benchmark):
@@ -304,9 +383,40 @@ def _demo(args):
          subset_sampling=args.subset_sampling, eval_every=args.eval_every)
 
 
+def _classifiers(args):
+    from keras_mmvae.src.training import reproduce
+
+    reproduce.classifiers(
+        args.benchmark, args.data_dir, args.out, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate,
+        seed=args.seed, force=args.force)
+
+
+def _reproduce(args):
+    from keras_mmvae.src.training import reproduce
+
+    reproduce.reproduce(
+        args.benchmark, args.data_dir, args.models, args.seeds, args.out,
+        epochs=args.epochs, classifier_dir=args.classifiers,
+        classifier_epochs=args.classifier_epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate,
+        model_kwargs=args.model_kwargs, num_probe=args.num_probe,
+        unconditional_samples=args.unconditional_samples,
+        log_likelihood=args.log_likelihood, precision=args.precision,
+        save_every_steps=args.save_every)
+
+
+def _table(args):
+    from keras_mmvae.src.training import table
+
+    table.write_table(args.runs, args.out)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
-    command = {"demo": _demo, "train": _train, "evaluate": _evaluate}
+    command = {"demo": _demo, "train": _train, "evaluate": _evaluate,
+               "classifiers": _classifiers, "reproduce": _reproduce,
+               "table": _table}
     try:
         command[args.command](args)
     except (FileNotFoundError, ValueError) as error:
