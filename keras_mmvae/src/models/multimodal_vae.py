@@ -344,6 +344,19 @@ class MultimodalVAE(keras.Model):
             keras.metrics.Mean(name=f"reconstruction_loss_{n}") for n in names
         ]
         self.objective = objectives.get(resolved["objective"])
+        if isinstance(self.objective, objectives.ELBO) and (
+                self.distribution != "normal" or self.learn_prior
+                or self.learn_private_prior):
+            # The ELBO's KLs and samples are those of Gaussian posteriors
+            # and the fixed prior N(0, I): it would silently ignore these.
+            raise ValueError(
+                f"distribution={self.distribution!r}, "
+                f"learn_prior={self.learn_prior} and learn_private_prior="
+                f"{self.learn_private_prior} need an importance-weighted "
+                "objective: pass objective=\"dreg\" or \"iwae\" (the "
+                "\"mmvae\" presets' default), or keep objective=\"elbo\" "
+                "with distribution=\"normal\", learn_prior=False and "
+                "learn_private_prior=False.")
         self.objective.validate(self)
 
     def _per_modality(self, values, arg):

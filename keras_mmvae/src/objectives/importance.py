@@ -53,8 +53,12 @@ class ImportanceWeighted(base.Objective):
     estimator = None
 
     def __init__(self, num_samples: int = 10, components: str = "auto"):
-        if isinstance(num_samples, bool) or int(num_samples) != num_samples \
-                or num_samples < 1:
+        try:
+            valid = not isinstance(num_samples, bool) and \
+                int(num_samples) == num_samples and num_samples >= 1
+        except (TypeError, ValueError):  # None, "ten", a list, ...
+            valid = False
+        if not valid:
             raise ValueError(
                 f"`num_samples` must be an int >= 1; got {num_samples!r}.")
         if components not in COMPONENTS:
@@ -297,6 +301,12 @@ class ImportanceWeighted(base.Objective):
         log_px, log_prior_q = outputs["log_px"], outputs["log_prior_q"]
         pi = outputs["pi"]
         dtype = log_px.dtype
+        mask = base.batch_mask(inputs, pi.dtype)
+        if mask is not None:
+            # An example without any available modality has no posterior
+            # (its components would be the encodings of placeholders): it
+            # contributes nothing, as to the ELBO.
+            pi = pi * ops.cast(ops.max(mask, axis=-1) > 0, pi.dtype)[None]
         beta = base.current_beta(model, dtype)
         log_w = self._log_weight(model, log_px, log_prior_q, beta)
         k = self.num_samples
