@@ -281,6 +281,7 @@ def _plot(models, records, path):
         if published:
             ax.plot(*zip(*published), linestyle="--", marker="x",
                     color=line[0].get_color(), label=f"{model} (published)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xlabel("number of input modalities")
     ax.set_ylabel("conditional coherence")
     ax.set_ylim(0.0, 1.0)
