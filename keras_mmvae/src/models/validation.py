@@ -31,10 +31,22 @@ def _dtype_name(array):
         return str(array.dtype)
 
 
+def _is_array_like(value):
+    """A value to turn into a NumPy array: nested lists / tuples, or an
+    object that converts itself (`__array__`: pandas DataFrames and
+    Series, xarray, ...) but is neither a NumPy array nor a tensor of the
+    backend (which stay where they are, on the device)."""
+    if isinstance(value, (list, tuple)):
+        return True
+    return (hasattr(value, "__array__") and not isinstance(value, np.ndarray)
+            and not keras.ops.is_tensor(value))
+
+
 def as_arrays(inputs):
-    """`inputs` with nested Python lists / tuples turned into NumPy arrays."""
+    """`inputs` with nested Python lists / tuples and array-likes (pandas
+    DataFrames, anything with `__array__`) turned into NumPy arrays."""
     return {
-        key: np.asarray(value) if isinstance(value, (list, tuple)) else value
+        key: np.asarray(value) if _is_array_like(value) else value
         for key, value in inputs.items()
     }
 
@@ -189,17 +201,58 @@ def _inputs_of(batch):
     return batch
 
 
-class CheckedPyDataset(keras.utils.PyDataset):
-    """Wraps a `PyDataset` so each batch is value-checked before training."""
+CLASS_WEIGHT_ADVICE = (
+    "`class_weight` weighs examples by their label `y`, and this data has "
+    "none (a MultimodalVAE trains without targets). Pass "
+    "`sample_weight` instead, one weight per example, e.g. "
+    "`sample_weight=np.vectorize(class_weight.get)(labels)`.")
 
-    def __init__(self, dataset, names):
+
+class BatchCheck:
+    """What `fit`/`evaluate`/`predict` do to every batch of a dataset
+    before Keras sees it: array-likes (pandas) become NumPy arrays, keys,
+    shapes (against the built model's) and values are checked, and a bare
+    dict batch becomes the `(inputs,)` tuple Keras's generator adapter
+    wants.
+
+    `expected_shapes` is a callable returning the model's built input
+    shapes (or `None` before it is built), so that a model built from the
+    first batch checks the later ones.
+    """
+
+    def __init__(self, names, expected_shapes=None, needs_labels=False):
+        self.names = names
+        self.expected_shapes = expected_shapes or (lambda: None)
+        self.needs_labels = needs_labels
+
+    def __call__(self, batch, as_tuple=False):
+        inputs = _inputs_of(batch)
+        if isinstance(inputs, dict):
+            inputs = as_arrays(inputs)
+            check_structure(inputs, self.names, self.expected_shapes())
+            check_values(inputs, self.names)
+            if isinstance(batch, dict):
+                batch = (inputs,) if as_tuple else inputs
+            else:
+                batch = (inputs, *batch[1:])
+        if self.needs_labels and (
+                not isinstance(batch, (tuple, list)) or len(batch) < 2
+                or batch[1] is None):
+            raise ValueError(CLASS_WEIGHT_ADVICE)
+        return batch
+
+
+class CheckedPyDataset(keras.utils.PyDataset):
+    """Wraps a `PyDataset` so each batch is checked before training."""
+
+    def __init__(self, dataset, check):
         super().__init__(
             workers=dataset.workers,
             use_multiprocessing=dataset.use_multiprocessing,
             max_queue_size=dataset.max_queue_size,
         )
         self.dataset = dataset
-        self.names = names
+        self.check = check
 
     def __len__(self):
         return len(self.dataset)
@@ -209,11 +262,7 @@ class CheckedPyDataset(keras.utils.PyDataset):
         return self.dataset.num_batches
 
     def __getitem__(self, index):
-        batch = self.dataset[index]
-        inputs = _inputs_of(batch)
-        if isinstance(inputs, dict):
-            check_values(inputs, self.names)
-        return batch
+        return self.check(self.dataset[index])
 
     def on_epoch_begin(self):
         self.dataset.on_epoch_begin()
@@ -222,28 +271,49 @@ class CheckedPyDataset(keras.utils.PyDataset):
         self.dataset.on_epoch_end()
 
 
-def _checked_generator(generator, names):
+def _checked_generator(generator, check):
+    # Keras's generator adapter wants tuples: a bare dict `b` is `(b,)`.
     for batch in generator:
-        inputs = _inputs_of(batch)
-        if isinstance(inputs, dict):
-            check_values(inputs, names)
-        yield batch
+        yield check(batch, as_tuple=True)
 
 
-def checked_data(data, names):
-    """Value-checks in-memory data now, or wraps a dataset to check lazily."""
+def _check_element_spec(data, check):
+    """Static checks of a `tf.data.Dataset`'s batches (no values)."""
+    spec = data.element_spec
+    inputs = _inputs_of(spec)
+    if isinstance(inputs, dict):
+        check_structure(inputs, check.names, check.expected_shapes())
+    if check.needs_labels and (not isinstance(spec, tuple) or len(spec) < 2):
+        raise ValueError(CLASS_WEIGHT_ADVICE)
+
+
+def checked_data(data, names, expected_shapes=None, needs_labels=False):
+    """Checks in-memory data now, or wraps a dataset to check each batch.
+
+    `expected_shapes`: a callable giving the built model's input shapes
+    (`None` while unbuilt). The check runs eagerly, before the compiled
+    step: a traced step with relaxed shapes (TensorFlow reuses one for
+    every feature size) would otherwise fail inside a matrix product.
+    `needs_labels`: `class_weight` was given, so every batch needs a `y`.
+    """
+    check = BatchCheck(names, expected_shapes, needs_labels)
     if isinstance(data, dict):
+        if needs_labels:
+            raise ValueError(CLASS_WEIGHT_ADVICE)
         data = as_arrays(data)
-        check_structure(data, names)
+        check_structure(data, names, check.expected_shapes())
         check_values(data, names)
         if MASK_KEY in data and isinstance(data[MASK_KEY], np.ndarray):
             # One dtype for every mask form: one compiled step.
             data[MASK_KEY] = data[MASK_KEY].astype("float32")
         return data
     if isinstance(data, keras.utils.PyDataset):
-        return CheckedPyDataset(data, names)
-    if hasattr(data, "__next__") and not hasattr(data, "element_spec"):
-        return _checked_generator(data, names)
+        return CheckedPyDataset(data, check)
+    if hasattr(data, "element_spec"):  # tf.data.Dataset
+        _check_element_spec(data, check)
+        return data
+    if hasattr(data, "__next__"):
+        return _checked_generator(data, check)
     return data
 
 
@@ -298,6 +368,16 @@ def build_from_data(model, x):
     return rest
 
 
+def batch_size_of(x):
+    """The batch size Keras's trainer weighs `loss` by: the first axis of
+    the first non-`None` leaf of `x` (static where known, else a tensor
+    on TensorFlow)."""
+    leaf = next((i for i in keras.tree.flatten(x) if i is not None), None)
+    if leaf is None:
+        return None
+    return keras.ops.shape(leaf)[0]
+
+
 def target_for_sample_weight(x, y, kwargs):
     """A placeholder `y` so that Keras keeps `sample_weight`.
 
@@ -305,16 +385,19 @@ def target_for_sample_weight(x, y, kwargs):
     of `y` and so drops it when `y` is `None`; the model ignores `y`.
     """
     weight = kwargs.get("sample_weight")
+    if _is_array_like(weight):  # a pandas Series, a list
+        weight = kwargs["sample_weight"] = np.asarray(weight)
     check_sample_weight(weight)
     if weight is None or y is not None or not isinstance(x, dict):
         return y
     return np.zeros((len(weight),), dtype="float32")
 
-def checked_validation_data(data, names):
+
+def checked_validation_data(data, names, expected_shapes=None):
     """`fit`'s `validation_data`, checked as the training data are."""
     if isinstance(data, tuple):
-        return (checked_data(data[0], names), *data[1:])
-    return checked_data(data, names)
+        return (checked_data(data[0], names, expected_shapes), *data[1:])
+    return checked_data(data, names, expected_shapes)
 
 
 def completed_inputs(model, inputs, mask):

@@ -101,12 +101,20 @@ def clipped_fraction(model, log_var, mask):
 
 
 def track(model, reconstruction, kl, clipped, per_modality):
-    """Updates the model's logged loss parts (`fit`'s progress bar)."""
-    model.reconstruction_tracker.update_state(reconstruction)
-    model.kl_tracker.update_state(kl)
-    model.clip_tracker.update_state(clipped)
+    """Updates the model's logged loss parts (`fit`'s progress bar).
+
+    Each batch mean counts with the batch size as its weight, as Keras's
+    trainer weighs `loss` (`model.compute_loss` records it), so an epoch's
+    parts are means over examples and add up as `loss` does when the last
+    batch is partial.
+    """
+    weight = getattr(model, "_tracked_batch_size", None)
+    model.reconstruction_tracker.update_state(reconstruction,
+                                              sample_weight=weight)
+    model.kl_tracker.update_state(kl, sample_weight=weight)
+    model.clip_tracker.update_state(clipped, sample_weight=weight)
     for tracker, value in zip(model.modality_trackers, per_modality):
-        tracker.update_state(value)
+        tracker.update_state(value, sample_weight=weight)
 
 
 def standard_normal(model, shape, dtype):
