@@ -96,3 +96,49 @@ def test_unbuilt_model_is_refused(tmp_path):
     with pytest.raises(ValueError, match="Build or train"):
         mm.models.export_for_serving(vae, str(tmp_path / "x"))
 
+
+
+def test_signatures_take_the_modalities_and_mask_by_name(tmp_path):
+    # TF Serving and `saved_model_cli` clients address inputs by name:
+    # before, the signatures took `batch, batch_1, batch_2`.
+    import tensorflow as tf
+    from tensorflow.python.tools import saved_model_utils
+
+    vae, batch = _model()
+    path = str(tmp_path / "served")
+    vae.export(path)
+    inputs = {"encode": ["a", "b", "mask"], "decode": ["z"],
+              "conditional_generate": ["a", "b", "mask"]}
+
+    # What `saved_model_cli show --all` prints: each SignatureDef's inputs.
+    meta_graph = saved_model_utils.get_meta_graph_def(path, "serve")
+    for endpoint, names in inputs.items():
+        assert sorted(meta_graph.signature_def[endpoint].inputs) == names
+
+    loaded = tf.saved_model.load(path)
+    for endpoint, names in inputs.items():
+        _, specs = loaded.signatures[endpoint].structured_input_signature
+        assert sorted(specs) == names
+        assert all(spec.name == name for name, spec in specs.items())
+
+    mask = np.array([[1, 1], [1, 0], [0, 1], [1, 1]], "float32")
+    encoded = loaded.signatures["encode"](
+        a=tf.constant(batch["a"]), b=tf.constant(batch["b"]),
+        mask=tf.constant(mask))
+    mean, log_var = vae.encode(dict(batch, mask=mask))
+    np.testing.assert_allclose(encoded["mean"].numpy(),
+                               keras.ops.convert_to_numpy(mean), atol=1e-5)
+    np.testing.assert_allclose(encoded["log_var"].numpy(),
+                               keras.ops.convert_to_numpy(log_var),
+                               atol=1e-5)
+    z = np.random.default_rng(2).normal(size=(4, 3)).astype("float32")
+    decoded = loaded.signatures["decode"](z=tf.constant(z))
+    expected = vae.decode_means(keras.ops.convert_to_tensor(z))
+    for name in ("a", "b"):
+        np.testing.assert_allclose(
+            decoded[name].numpy(),
+            keras.ops.convert_to_numpy(expected[name]), atol=1e-5)
+    generated = loaded.signatures["conditional_generate"](
+        a=tf.constant(batch["a"]), b=tf.constant(batch["b"]),
+        mask=tf.constant(mask))
+    assert generated["a"].shape == batch["a"].shape

@@ -76,14 +76,18 @@ def export_for_serving(model, filepath, input_dtypes=None,
             f"`input_dtypes` has unknown modalities {unknown}; the model's "
             f"are {model.modality_names}."
         )
+    # Named specs: the SavedModel signatures take the modalities, "mask"
+    # and "z" by name (`signatures["encode"](a=..., mask=...)`, the
+    # inputs that `saved_model_cli show` lists), not `batch, batch_1, ...`.
     batch_spec = {
         name: keras.InputSpec(shape=tuple(model.input_shapes[name]),
-                              dtype=dtypes.get(name, "float32"))
+                              dtype=dtypes.get(name, "float32"), name=name)
         for name in model.modality_names
     }
     batch_spec[MASK_KEY] = keras.InputSpec(
-        shape=(None, model.num_modalities), dtype="float32")
-    z_spec = keras.InputSpec(shape=(None, model.latent_dim), dtype="float32")
+        shape=(None, model.num_modalities), dtype="float32", name=MASK_KEY)
+    z_spec = keras.InputSpec(shape=(None, model.latent_dim), dtype="float32",
+                             name="z")
 
     def experts(batch):
         mean, log_var, _ = model.encode_experts(batch)
