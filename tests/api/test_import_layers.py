@@ -30,8 +30,9 @@ LAYERS = (
     ("cli", ("keras_mmvae.src.cli", "keras_mmvae.__main__")),
     ("testing", ("keras_mmvae.src.testing",)),
 )
-"""Lowest first: presets → ops → likelihoods → layers → objectives →
-models → datasets → benchmarks → evaluation → public facades → cli → test support."""
+"""Lowest first: export → presets → ops → likelihoods → layers →
+objectives → models → datasets → benchmarks → evaluation → public facades
+→ training → cli → test support."""
 
 BENCHMARK_FOLDERS = ("polymnist", "mnist_svhn_text", "celeba")
 

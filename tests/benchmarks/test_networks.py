@@ -1,4 +1,5 @@
-"""Reference architectures: shapes and parameter counts (benchmarks.md)."""
+"""Reference architectures: shapes and parameter counts (the "Architecture"
+sections of docs/benchmarks/polymnist.md, mnist-svhn-text.md, celeba.md)."""
 
 import keras
 import numpy as np
@@ -81,7 +82,8 @@ def celeba_model():
 
 
 def test_celeba_shapes_and_style_latents(celeba_model):
-    """Block resolutions as in benchmarks.md (width scaled by `dim`)."""
+    """Block resolutions as in docs/benchmarks/celeba.md, "Architecture"
+    (width scaled by `dim`)."""
     dim = 4
     model = celeba_model
     assert model.style_dims == {"image": 3, "text": 3}

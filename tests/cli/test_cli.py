@@ -183,3 +183,13 @@ def test_demo_writes_its_outputs(tmp_path):
                  "mwb/generate.png", "mwb/conditional_m0.png",
                  "mwb/conditional_text.png"):
         assert (out / name).stat().st_size > 0, name
+
+
+def test_demo_refuses_unknown_presets(tmp_path):
+    from keras_mmvae.src.cli.demo import demo
+
+    with pytest.raises(ValueError, match="Unknown presets"):
+        demo(out=tmp_path / "demo", fusions=["mwb", "sum"])
+    assert not (tmp_path / "demo").exists()
+    with pytest.raises(SystemExit):
+        run_cli("demo", "--fusions", "sum")

@@ -4,13 +4,16 @@ import keras
 import numpy as np
 import pytest
 from evaluation_toys import AffineEncoder
+from evaluation_toys import LinearGaussian
 from evaluation_toys import NoiseDecoder
 from evaluation_toys import identity_classifier
 from evaluation_toys import identity_model
 from evaluation_toys import one_hot_data
+from keras import ops
 
 import keras_mmvae as mm
 import keras_mmvae.evaluation as ev
+from keras_mmvae.src.testing.test_case import to_numpy
 
 NAMES = ["a", "b", "c"]
 PROPER = [("a",), ("b",), ("c",), ("a", "b"), ("a", "c"), ("b", "c")]
@@ -149,3 +152,61 @@ def test_rejects_bad_classifiers():
         ev.unconditional_coherence(model, {"a": identity_classifier(10)})
     with pytest.raises(ValueError, match="needs labels"):
         ev.coherence(model, data, {"a": identity_classifier(10)})
+
+
+def _style_model_and_data(n=32):
+    lg = LinearGaussian({"a": 3, "b": 2}, latent_dim=2, scale=1.0,
+                        style_dim=2, seed=5)
+    data = lg.sample(n, seed=6)
+    mask = np.ones((n, 2), "float32")
+    mask[::3, 1] = 0.0
+    data["mask"] = mask
+    return lg.model("mwb"), data
+
+
+def test_model_generation_takes_a_seed_and_checks_only_outside():
+    """`generate` / `conditional_generate` are the traceable
+    `prior_decode_means` / `conditional_decode_means` plus checks; a given
+    seed leaves the model's own generator alone."""
+    model, data = _style_model_and_data()
+    state = to_numpy(model.seed_generator.state)
+    inputs = {n: data[n] for n in ("a", "b")}
+
+    def same(x, y):
+        for name in ("a", "b"):
+            np.testing.assert_array_equal(to_numpy(x[name]),
+                                          to_numpy(y[name]))
+
+    same(model.generate(5, seed=keras.random.SeedGenerator(1)),
+         model.prior_decode_means(5, seed=keras.random.SeedGenerator(1)))
+    same(model.conditional_generate(inputs, mask=data["mask"],
+                                    seed=keras.random.SeedGenerator(2)),
+         model.conditional_decode_means(
+             {n: ops.convert_to_tensor(v) for n, v in inputs.items()},
+             ops.convert_to_tensor(data["mask"]),
+             seed=keras.random.SeedGenerator(2)))
+    np.testing.assert_array_equal(to_numpy(model.seed_generator.state),
+                                  state)
+    # Without a seed the model's generator draws (and advances).
+    model.generate(2)
+    assert not np.array_equal(to_numpy(model.seed_generator.state), state)
+
+
+def test_compiled_evaluation_decodes_through_the_model():
+    """Compiled coherence steps call the model's generation with the
+    evaluation's generator (style latents, a mask): seeded results
+    repeat, and the model's own generator is not touched."""
+    model, data = _style_model_and_data()
+    model.run_eagerly = False
+    labels = np.arange(32) % 3
+    classifiers = {n: identity_classifier(d)
+                   for n, d in (("a", 3), ("b", 2))}
+    state = to_numpy(model.seed_generator.state)
+    runs = [(ev.coherence(model, (data, labels), classifiers, subsets="all",
+                          batch_size=16, seed=3),
+             ev.unconditional_coherence(model, classifiers, num_samples=40,
+                                        batch_size=16, seed=3))
+            for _ in range(2)]
+    assert runs[0] == runs[1]
+    np.testing.assert_array_equal(to_numpy(model.seed_generator.state),
+                                  state)

@@ -58,7 +58,7 @@ def test_a_mixed_size_toy_learns_every_modality():
     vae.fit(data, batch_size=32, epochs=10, verbose=0)
     mean, _ = vae.encode(data)
     decoded = {n: keras.ops.convert_to_numpy(v)
-               for n, v in vae._decoded_means(mean).items()}
+               for n, v in vae.decode_means(mean).items()}
     labels = data["label"].argmax(-1)
     image_label = (decoded["image"][:, 12:].mean(-1)
                    > decoded["image"][:, :12].mean(-1))

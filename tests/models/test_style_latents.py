@@ -1,4 +1,5 @@
-"""Modality-specific (style) latents of `MultimodalVAE` (method.md §8.5)."""
+"""Modality-specific (style) latents of `MultimodalVAE` (docs/concepts/
+training.md, "Modality-specific latents")."""
 
 import keras
 import numpy as np

@@ -77,7 +77,8 @@ def style_poe_vae(**kwargs):
 
 
 def test_mvae_unimodal_elbos_weight_their_kls_as_the_spec():
-    # method.md 8.5: β (β_content KL + β_style β_m KL_style_m), also in
+    # docs/concepts/training.md, "Modality-specific latents": β (β_content
+    # KL + β_style β_m KL_style_m), also in
     # every unimodal ELBO of the MVAE baseline.
     data = make_data(8)
     vae = style_poe_vae(beta=2.5, beta_content=0.5, beta_style=2.0,

@@ -1,5 +1,6 @@
 """`product_of_experts`, `w2_barycenter` and `moment_match` against NumPy
-closed forms (method.md §3-§5), with masks, weights and the prior expert."""
+closed forms (docs/concepts/barycenters.md), with masks, weights and the
+prior expert."""
 
 import numpy as np
 import pytest
@@ -100,7 +101,8 @@ def test_product_of_experts_unit_weights_is_the_mvae_product():
     ones = np.ones((1, 1, 2), "float32")
     fused_mean, fused_log_var = mm.ops.product_of_experts(
         mean, log_var, ones, prior_weight=np.ones((1, 1), "float32"))
-    # method.md §6: MVAE product with prior expert.
+    # docs/concepts/barycenters.md, "Two operators with the same name":
+    # MVAE product with prior expert.
     assert_all_close(fused_mean, [[[0.105263]]], atol=1e-6)
     assert_all_close(np.exp(fused_log_var), [[[0.473684]]], atol=1e-6)
 
@@ -137,7 +139,8 @@ def test_moment_match_has_the_moments_of_the_mixture():
     want_var = second_moment - want_mean**2
     assert_all_close(got_mean, want_mean, atol=1e-5, rtol=1e-5)
     assert_all_close(np.exp(got_log_var), want_var, atol=1e-5, rtol=1e-4)
-    # method.md §6: MoE moment-matched N(0, 1) & N(2, 9) → mean 1, var 6.
+    # docs/concepts/barycenters.md, "MoE is the forward-KL barycenter":
+    # moment-matched N(0, 1) & N(2, 9) → mean 1, var 6.
     m, lv = mm.ops.moment_match(
         np.array([[[0.0], [2.0]]], "float32"),
         np.log(np.array([[[1.0], [9.0]]], "float32")),

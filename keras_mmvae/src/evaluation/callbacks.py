@@ -293,12 +293,13 @@ class GenerationGridCallback(keras.callbacks.Callback):
 
     def _make_runners(self, model):
         def unconditional(runner, inputs):
-            return common.prior_decoded_means(runner.vae, inputs,
-                                              runner.seed_generator)
+            return runner.vae.prior_decode_means(
+                ops.shape(inputs["rows"])[0], seed=runner.seed_generator)
 
         def conditional(runner, inputs):
-            return common.conditional_decoded_means(
-                runner.vae, inputs, runner.seed_generator)
+            return runner.vae.conditional_decode_means(
+                inputs, inputs[common.SUBSET_MASK],
+                seed=runner.seed_generator)
 
         self._runners = {
             "unconditional": common.EvaluationRunner(model, unconditional,

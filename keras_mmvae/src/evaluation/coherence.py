@@ -1,6 +1,7 @@
 """Conditional and unconditional coherence (MoPoE `eval_metrics/coherence`)."""
 
 import numpy as np
+from keras import ops
 
 from keras_mmvae.src.api_export import keras_mmvae_export
 from keras_mmvae.src.evaluation import common
@@ -39,12 +40,13 @@ def coherence(
     """Conditional coherence of every (input subset, target modality) pair.
 
     Per test batch and input subset `A`: draw one `z ~ q_A` (style latents
-    `~ N(0, I)`), decode **every** modality with its likelihood mean,
-    classify each generated target with that modality's classifier and
-    score against the true labels: accuracy for class ids; for 0/1
-    attributes the average precision of the classifier scores, averaged
-    over attributes (and over batches with `attribute_average="batch"`,
-    MoPoE; an attribute without positives in a batch scores 0). Targets
+    from their prior), decode **every** modality with its likelihood mean
+    (`MultimodalVAE.conditional_decode_means`), classify each generated
+    target with that modality's classifier and score against the true
+    labels: accuracy for class ids; for 0/1 attributes the average
+    precision of the classifier scores, averaged over attributes (and over
+    batches with `attribute_average="batch"`, MoPoE; an attribute without
+    positives in a batch scores 0). Targets
     inside `A` are included (the full matrix); `coherence_by_size` gives the
     headline that averages only targets outside `A`. Examples in which a
     modality of `A` is masked out are left out of `A`'s scores.
@@ -78,8 +80,8 @@ def coherence(
 
     def step(runner, inputs):
         # Encoders run on every modality; the subset is the mask.
-        generated = common.conditional_decoded_means(
-            runner.vae, inputs, runner.seed_generator)
+        generated = runner.vae.conditional_decode_means(
+            inputs, inputs[common.SUBSET_MASK], seed=runner.seed_generator)
         layers = runner.extra_layers
         return {t: layers[t](generated[t], training=False)
                 if t in layers else generated[t] for t in targets}
@@ -146,11 +148,12 @@ def unconditional_coherence(
 ) -> float:
     """Fraction of prior samples on which all classifiers agree.
 
-    Draws `z ~ N(0, I)` (and style latents from their prior), decodes every
-    modality with its likelihood mean and counts the samples for which the
-    classifiers of all target modalities predict the same class (agreement,
-    not correctness). For digits only: agreement of 40-way attribute
-    arg-maxes is not meaningful.
+    Draws `z` from the prior (and style latents from theirs), decodes every
+    modality with its likelihood mean (`MultimodalVAE.prior_decode_means`)
+    and counts the samples for which the classifiers of all target
+    modalities predict the same class (agreement, not correctness). For
+    digits only: agreement of 40-way attribute arg-maxes is not
+    meaningful.
 
     Args:
         model: A built `mm.MultimodalVAE`.
@@ -174,8 +177,8 @@ def unconditional_coherence(
     inside, outside = common.split_classifiers(classifiers)
 
     def step(runner, inputs):
-        generated = common.prior_decoded_means(runner.vae, inputs,
-                                               runner.seed_generator)
+        generated = runner.vae.prior_decode_means(
+            ops.shape(inputs["rows"])[0], seed=runner.seed_generator)
         layers = runner.extra_layers
         return {t: layers[t](generated[t], training=False)
                 if t in layers else generated[t] for t in targets}

@@ -66,61 +66,6 @@ def full_inputs(model, inputs):
     return {n: ops.convert_to_tensor(inputs[n]) for n in model.modality_names}
 
 
-def style_prior_samples(model, batch, seed_generator, dtype="float32"):
-    """Styles drawn from `N(0, I)` for every modality with a style latent.
-
-    The draws `MultimodalVAE.decode(z, styles=None)` makes, in the same
-    order, but from the evaluation's own `seed_generator` instead of the
-    model's (which `decode` cannot be given yet).
-    """
-    styles = {}
-    for name in model.modality_names:
-        dim = (model.style_dims or {}).get(name, 0)
-        if dim:
-            styles[name] = keras.random.normal((batch, dim), dtype=dtype,
-                                               seed=seed_generator)
-    return styles
-
-
-def decoded_means(model, z, seed_generator):
-    """Likelihood means of every modality for codes `z` (styles ~ prior).
-
-    What `MultimodalVAE.generate` and `conditional_generate` return for
-    their `z`, with the style draws from `seed_generator`.
-    """
-    styles = style_prior_samples(model, ops.shape(z)[0], seed_generator,
-                                 z.dtype)
-    params = model.decode(z, styles=styles)
-    return {n: model.likelihoods[n].mean(params[n])
-            for n in model.modality_names}
-
-
-def prior_decoded_means(model, inputs, seed_generator):
-    """Decoded means of `z ~ N(0, I)`, one per row of `inputs["rows"]`.
-
-    The computation of `MultimodalVAE.generate`, traceable inside a
-    runner's compiled step and drawing from `seed_generator`.
-    """
-    z = keras.random.normal((ops.shape(inputs["rows"])[0], model.latent_dim),
-                            seed=seed_generator)
-    return decoded_means(model, z, seed_generator)
-
-
-def conditional_decoded_means(model, inputs, seed_generator):
-    """Decoded means from one posterior sample of the masked subset.
-
-    `inputs` are a runner's inputs (the modalities and `SUBSET_MASK`): the
-    computation of `MultimodalVAE.conditional_generate` for that mask,
-    traceable inside the runner's compiled step and drawing from
-    `seed_generator`. The encoders run on every modality; the mask selects
-    the subset.
-    """
-    mean, log_var, _ = model.encode_experts(model_inputs(model, inputs))
-    z, _ = model.fusion.posterior_sample(
-        mean, log_var, mask=inputs[SUBSET_MASK], seed=seed_generator)
-    return decoded_means(model, z, seed_generator)
-
-
 def check_built(model):
     if not model.built:
         raise ValueError(

@@ -95,7 +95,8 @@ class BarycenterFusion(keras.layers.Layer):
         modality_names: Optional list of the `M` modality names, used to
             resolve named subsets.
         log_var_clip: `(low, high)` clip applied to expert log-variances
-            before fusion (default `(-10, 10)`, method.md's). A clipped
+            before fusion (default `(-10, 10)`; docs/concepts/barycenters.md,
+            "Numerics"). A clipped
             entry gets no gradient; `fit` logs the share of clipped entries
             as `log_var_clipped`. keras-hub's wider `(-30, 20)` gives NaN
             gradients for `"mopoe"` on JAX when experts sit at both ends

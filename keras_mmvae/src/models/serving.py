@@ -100,13 +100,11 @@ def export_for_serving(model, filepath, input_dtypes=None,
         return {"mean": mean, "log_var": log_var}
 
     def decode(z):
-        return model._decoded_means(z)
+        return model.decode_means(z)
 
     def conditional_generate(batch):
-        mean, log_var, mask = experts(batch)
-        z, _ = model.fusion.posterior_sample(mean, log_var, mask=mask,
-                                             seed=model.seed_generator)
-        return model._decoded_means(z)
+        mask = keras.ops.cast(batch[MASK_KEY] > 0, "float32")
+        return model.conditional_decode_means(batch, mask)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
