@@ -5,9 +5,11 @@ backend starts: JAX gets two virtual CPU devices from `XLA_FLAGS`, TF two
 logical CPUs. Writes what it measured to the JSON file `OUT`; the
 assertions live in `test_distribution.py`.
 
-Scenarios: `single-host` (two replicas in this process) and, for the
-two-process tests, `multi-process` (one of two workers; the environment
-carries the worker index and the loopback ports).
+Scenarios: `single-host` (two replicas in this process), `keras-io`
+(the keras.io distribution guide's pattern: build and compile in the
+scope, `fit` outside it) and, for the two-process tests, `multi-process`
+(one of two workers; the environment carries the worker index and the
+loopback ports).
 """
 
 import json
@@ -16,7 +18,7 @@ import sys
 
 REPLICAS = 2
 BACKEND = os.environ["KERAS_BACKEND"]
-if BACKEND == "jax" and sys.argv[1] == "single-host":
+if BACKEND == "jax" and sys.argv[1] in ("single-host", "keras-io"):
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "")
         + f" --xla_force_host_platform_device_count={REPLICAS}")
@@ -43,7 +45,8 @@ def make_data(n, seed=0):
             for name, shape in SHAPES.items()}
 
 
-def make_vae(fusion="mwb", subset_sampling="auto", noiseless=False):
+def make_vae(fusion="mwb", subset_sampling="auto", noiseless=False,
+             build=True):
     if noiseless:
         fusion = mm.BarycenterFusion.from_preset(
             fusion, log_var_clip=NOISELESS_CLIP, modality_names=list(SHAPES))
@@ -54,7 +57,8 @@ def make_vae(fusion="mwb", subset_sampling="auto", noiseless=False):
                   for n, s in SHAPES.items()},
         likelihoods={n: "gaussian" for n in SHAPES},
         fusion=fusion, subset_sampling=subset_sampling, seed=0)
-    vae.build({n: (None,) + s for n, s in SHAPES.items()})
+    if build:
+        vae.build({n: (None,) + s for n, s in SHAPES.items()})
     return vae
 
 
@@ -245,6 +249,44 @@ def model_parallel(batch):
     }
 
 
+def keras_io(out_path):
+    """keras.io's pattern: create and compile in the scope, `fit` outside.
+
+    The model is unbuilt when `fit` starts, so `fit` builds it: under
+    `tf.distribute` that must happen in the strategy's scope (before the
+    fix: `ValueError: colocate_vars_with ...`), and under JAX in the
+    `keras.distribution` the model was compiled in (before the fix the
+    variables started on one device, and a `LayoutMap` was ignored).
+    Reports, per trainable variable, the devices holding it when training
+    begins (after the build, before the first step) and at the end.
+    """
+    engine = Engine()
+
+    def devices(vae):
+        if BACKEND == "jax":
+            return [len(v.value.sharding.device_set)
+                    for v in vae.trainable_variables]
+        return [len(engine.strategy.experimental_local_results(v.value))
+                for v in vae.trainable_variables]
+
+    class AtTrainBegin(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            report["devices_at_train_begin"] = devices(self.model)
+
+    report = {}
+    keras.utils.set_random_seed(0)
+    with engine.scope():
+        vae = make_vae("mwb", build=False)
+        vae.compile(optimizer=keras.optimizers.Adam(1e-2))
+    report["built_in_scope"] = vae.built
+    report["losses"] = vae.fit(make_data(32), batch_size=8, epochs=2,
+                               verbose=0, callbacks=[AtTrainBegin()]
+                               ).history["loss"]
+    report["devices_at_end"] = devices(vae)
+    with open(out_path, "w") as f:
+        json.dump(report, f)
+
+
 def multi_process(out_path):
     """One of two JAX processes: a short sharded `fit` on loopback."""
     import jax
@@ -271,5 +313,5 @@ def multi_process(out_path):
 
 
 if __name__ == "__main__":
-    {"single-host": single_host,
+    {"single-host": single_host, "keras-io": keras_io,
      "multi-process": multi_process}[sys.argv[1]](sys.argv[2])

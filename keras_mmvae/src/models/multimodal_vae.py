@@ -37,6 +37,31 @@ MASK_KEY = validation.MASK_KEY
 ELEMENTWISE_LIKELIHOODS = tuple(likelihoods_lib.LIKELIHOODS.values())
 
 
+# The compile config's record of the backend that saved it.
+JIT_COMPILE_BACKEND_KEY = "jit_compile_backend"
+# Where Keras keeps backend-specific optimizer classes
+# (`keras.src.backend.torch.optimizers.torch_adam.Adam` on torch).
+_BACKEND_OPTIMIZER_MODULE = "keras.src.backend."
+
+
+def _portable_optimizers(config):
+    """`config` with every backend-specific optimizer class (a torch
+    `Adam` saved on torch) named by its public `keras.optimizers` class,
+    which each backend resolves to its own implementation; the
+    hyper-parameters and, when loaded, the state carry over."""
+    if isinstance(config, (list, tuple)):
+        return type(config)(_portable_optimizers(c) for c in config)
+    if not isinstance(config, dict):
+        return config
+    config = {k: _portable_optimizers(v) for k, v in config.items()}
+    module = config.get("module")
+    name = config.get("class_name")
+    if (isinstance(module, str) and module.startswith(_BACKEND_OPTIMIZER_MODULE)
+            and ".optimizer" in module and isinstance(name, str)
+            and isinstance(getattr(keras.optimizers, name, None), type)):
+        config["module"] = "keras.optimizers"
+        config["registered_name"] = None
+    return config
 
 
 @keras_mmvae_export("keras_mmvae.MultimodalVAE")
@@ -614,9 +639,33 @@ class MultimodalVAE(keras.Model):
         # the strategy the model was created in.
         self._compile_distribution = keras.distribution.distribution()
 
+    def get_compile_config(self):
+        config = dict(super().get_compile_config() or {})
+        if config:
+            # `jit_compile` means XLA on JAX/TF but torch.compile on torch:
+            # a loading backend honours it only if it saved it.
+            config[JIT_COMPILE_BACKEND_KEY] = keras.backend.backend()
+        return config
+
     def compile_from_config(self, config):
         # Keras skips this for models that override `compile`: restore the
-        # optimizer (and its state) of a saved model ourselves.
+        # optimizer (and its state) of a saved model ourselves, on the
+        # backend that loads it (files are backend-independent).
+        config = dict(config)
+        saved_on = config.pop(JIT_COMPILE_BACKEND_KEY, None)
+        optimizer = config.get("optimizer")
+        module = optimizer.get("module") if isinstance(optimizer, dict) else None
+        if saved_on is None and isinstance(module, str) and module.startswith(
+                _BACKEND_OPTIMIZER_MODULE):  # an older file, saved on torch
+            saved_on = module[len(_BACKEND_OPTIMIZER_MODULE):].split(".")[0]
+        backend = keras.backend.backend()
+        if "jit_compile" in config and (
+                (saved_on is not None and saved_on != backend) or
+                # Older files: `True` is JAX's default, never torch's.
+                (saved_on is None and backend == "torch"
+                 and config["jit_compile"] is True)):
+            config["jit_compile"] = "auto"  # this backend's own default
+        config = _portable_optimizers(config)
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built:
             self.optimizer.build(self.trainable_variables)
