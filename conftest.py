@@ -41,8 +41,21 @@ import pytest  # noqa: E402
 
 keras.config.disable_traceback_filtering()
 
-ONE_BACKEND_RUNS_ON = os.environ.get("KERAS_MMVAE_TEST_BACKENDS",
-                                     "jax").split(",")
+ONE_BACKEND_OVERRIDE = os.environ.get("KERAS_MMVAE_TEST_BACKENDS")
+ONE_BACKEND_RUNS_ON = (ONE_BACKEND_OVERRIDE or "jax").split(",")
+
+
+def runs_on_this_backend(item):
+    """`one_backend` tests run under JAX, or under the backend the marker
+    names (`one_backend("torch")`: spreads the suite's work over the
+    backends), unless KERAS_MMVAE_TEST_BACKENDS lists the backends."""
+    marker = item.get_closest_marker("one_backend")
+    if marker is None:
+        return True
+    wanted = ONE_BACKEND_RUNS_ON
+    if marker.args and not ONE_BACKEND_OVERRIDE:
+        wanted = [marker.args[0]]
+    return keras.config.backend() in wanted
 
 
 def pytest_addoption(parser):
@@ -54,8 +67,9 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "one_backend: does not depend on the backend; runs "
-        "under the backends of KERAS_MMVAE_TEST_BACKENDS (default: jax)")
+        "markers", "one_backend(backend='jax'): does not depend on the "
+        "backend; runs under that backend, or under those of "
+        "KERAS_MMVAE_TEST_BACKENDS when it is set")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,12 +79,10 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("large"):
                 item.add_marker(skip_large)
-    if keras.config.backend() in ONE_BACKEND_RUNS_ON:
-        return
-    deselected = [i for i in items if i.get_closest_marker("one_backend")]
+    deselected = [i for i in items if not runs_on_this_backend(i)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [i for i in items if not i.get_closest_marker("one_backend")]
+        items[:] = [i for i in items if runs_on_this_backend(i)]
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,8 @@ import pytest
 
 import keras_mmvae as mm
 
-pytestmark = pytest.mark.large
+# Memory growth of a long run: one backend is enough.
+pytestmark = [pytest.mark.large, pytest.mark.one_backend("torch")]
 
 STEPS = int(os.environ.get("SOAK_STEPS", 150))
 BATCH = 32
