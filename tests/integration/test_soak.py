@@ -24,7 +24,7 @@ import pytest
 import keras_mmvae as mm
 
 # Memory growth of a long run: one backend is enough.
-pytestmark = [pytest.mark.large, pytest.mark.one_backend("torch")]
+pytestmark = [pytest.mark.large, pytest.mark.one_backend]
 
 STEPS = int(os.environ.get("SOAK_STEPS", 150))
 BATCH = 32
