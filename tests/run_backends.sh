@@ -2,8 +2,9 @@
 # Runs the test suite once per backend, JOBS backends at a time, and fails
 # when any backend fails. Usage: tests/run_backends.sh PYTHON JOBS BACKEND...
 #
-# Most of the suite's time is single-threaded tracing and compiling, so two
-# backends side by side on two cores take little more than the slowest one.
+# Most of the suite's time is single-threaded tracing and compiling, so the
+# backends side by side on two cores take little more than the slowest one
+# (`make test` runs all three at once).
 # Each backend writes its own log under build/test-logs/ (printed when it
 # ends); PYTEST_ARGS passes extra pytest arguments. Tests marked `large`
 # run too (`--run-large`; a plain `pytest` skips them). The MultiVae
