@@ -67,13 +67,21 @@ def weighted_batch_mean(sample_weight, dtype):
     return lambda values: ops.mean(values * weight)
 
 
+def warmup_factor(model, dtype="float32"):
+    """The KL warm-up ramp in [0, 1], `min(max(step − 1, 0) / steps, 1)`
+    (1 without warm-up)."""
+    if not model.kl_warmup_steps:
+        return ops.convert_to_tensor(1.0, dtype=dtype)
+    # `call(training=True)` has already counted this step.
+    done = ops.maximum(ops.cast(model.kl_warmup_step, dtype) - 1.0, 0.0)
+    return ops.minimum(done / model.kl_warmup_steps, 1.0)
+
+
 def current_beta(model, dtype="float32"):
     """The KL weight of this step: `model.beta`, ramped during warm-up."""
     if not model.kl_warmup_steps:
         return ops.convert_to_tensor(model.beta, dtype=dtype)
-    # `call(training=True)` has already counted this step.
-    done = ops.maximum(ops.cast(model.kl_warmup_step, dtype) - 1.0, 0.0)
-    return model.beta * ops.minimum(done / model.kl_warmup_steps, 1.0)
+    return model.beta * warmup_factor(model, dtype)
 
 
 def style_kl_weights(model, dtype):

@@ -5,7 +5,6 @@ from keras import ops
 
 from keras_mmvae.src.objectives import base
 from keras_mmvae.src.objectives.joint_posterior import JointObjective
-from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 
 
 class CRMVAE(JointObjective):
@@ -42,17 +41,9 @@ class CRMVAE(JointObjective):
             z_m = self.sample(model, f"unimodal/{name}", mean[:, i],
                               log_var[:, i])
             unimodal[name] = model.decoders[name](z_m, training=training)
-        return {
-            "z": z,
-            "mean": q_mean,
-            "log_var": q_log_var,
-            "outputs": model.decode(z, training=training),
-            "unimodal_outputs": unimodal,
-            "kl": kl_to_standard_normal(q_mean, q_log_var),
-            "kl_experts": self.kl_to_experts(q_mean, q_log_var, mean,
-                                             log_var),
-            "log_var_clipped": clipped,
-        }
+        return {**self.joint_outputs(model, z, q_mean, q_log_var, mean,
+                                     log_var, clipped, training),
+                "unimodal_outputs": unimodal}
 
     def loss(self, model, inputs, outputs, sample_weight=None):
         dtype = outputs["z"].dtype

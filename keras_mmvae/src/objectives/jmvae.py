@@ -5,7 +5,6 @@ from keras import ops
 
 from keras_mmvae.src.objectives import base
 from keras_mmvae.src.objectives.joint_posterior import JointObjective
-from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 
 
 class JMVAE(JointObjective):
@@ -76,16 +75,8 @@ class JMVAE(JointObjective):
         q_log_var = ops.clip(ops.cast(q_log_var, mean.dtype),
                              *model.fusion.log_var_clip)
         z = self.sample(model, "joint", q_mean, q_log_var)
-        return {
-            "z": z,
-            "mean": q_mean,
-            "log_var": q_log_var,
-            "outputs": model.decode(z, training=training),
-            "kl": kl_to_standard_normal(q_mean, q_log_var),
-            "kl_experts": self.kl_to_experts(q_mean, q_log_var, mean,
-                                             log_var),
-            "log_var_clipped": clipped,
-        }
+        return self.joint_outputs(model, z, q_mean, q_log_var, mean, log_var,
+                                  clipped, training)
 
     def loss(self, model, inputs, outputs, sample_weight=None):
         dtype = outputs["z"].dtype
@@ -109,5 +100,5 @@ class JMVAE(JointObjective):
         kl_experts = mean_of(ops.sum(outputs["kl_experts"], axis=-1))
         base.track(model, rec_total, kl,
                    ops.mean(outputs["log_var_clipped"]), per_modality)
-        return rec_total + self.warmup(model, dtype) * (
+        return rec_total + base.warmup_factor(model, dtype) * (
             model.beta * kl + self.alpha * kl_experts)

@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_mmvae.src.objectives import base
 from keras_mmvae.src.ops.gaussian import kl_divergence
+from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 
 
 class JointObjective(base.Objective):
@@ -76,19 +77,27 @@ class JointObjective(base.Objective):
         eps = self.noise(model, kind, ops.shape(mean), mean.dtype)
         return mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
 
-    def kl_weight(self, model, dtype):
+    @staticmethod
+    def kl_weight(model, dtype):
         """β of this step: the model's `beta`, ramped by the model's KL
         warm-up (`kl_warmup_steps`)."""
-        return self.warmup(model, dtype) * model.beta
+        return base.current_beta(model, dtype)
 
-    @staticmethod
-    def warmup(model, dtype):
-        """The warm-up factor in [0, 1] (1 without warm-up): the ramp of
-        `base.current_beta`, `min(max(step − 1, 0) / steps, 1)`."""
-        if not model.kl_warmup_steps:
-            return ops.convert_to_tensor(1.0, dtype=dtype)
-        done = ops.maximum(ops.cast(model.kl_warmup_step, dtype) - 1.0, 0.0)
-        return ops.minimum(done / model.kl_warmup_steps, 1.0)
+    def joint_outputs(self, model, z, q_mean, q_log_var, mean, log_var, clipped,
+                      training):
+        """What every member of the family returns: the joint sample `z`
+        and posterior, the decoders' outputs from `z`, `KL(q ‖ p)` and
+        `KL(q ‖ q_m)` per expert."""
+        return {
+            "z": z,
+            "mean": q_mean,
+            "log_var": q_log_var,
+            "outputs": model.decode(z, training=training),
+            "kl": kl_to_standard_normal(q_mean, q_log_var),
+            "kl_experts": self.kl_to_experts(q_mean, q_log_var, mean,
+                                             log_var),
+            "log_var_clipped": clipped,
+        }
 
     @staticmethod
     def experts(model, inputs, training):

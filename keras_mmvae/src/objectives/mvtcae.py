@@ -4,7 +4,6 @@ from keras import ops
 
 from keras_mmvae.src.objectives import base
 from keras_mmvae.src.objectives.joint_posterior import JointObjective
-from keras_mmvae.src.ops.gaussian import kl_to_standard_normal
 
 
 class MVTCAE(JointObjective):
@@ -48,16 +47,8 @@ class MVTCAE(JointObjective):
         mean, log_var, mask, clipped = self.experts(model, inputs, training)
         q_mean, q_log_var = model.fusion.posterior(mean, log_var, mask=mask)
         z = self.sample(model, "joint", q_mean, q_log_var)
-        return {
-            "z": z,
-            "mean": q_mean,
-            "log_var": q_log_var,
-            "outputs": model.decode(z, training=training),
-            "kl": kl_to_standard_normal(q_mean, q_log_var),
-            "kl_experts": self.kl_to_experts(q_mean, q_log_var, mean,
-                                             log_var),
-            "log_var_clipped": clipped,
-        }
+        return self.joint_outputs(model, z, q_mean, q_log_var, mean, log_var,
+                                  clipped, training)
 
     def loss(self, model, inputs, outputs, sample_weight=None):
         dtype = outputs["z"].dtype
