@@ -65,7 +65,7 @@ def test_one_data_parallel_step_equals_one_single_device_step(report):
         "weight_change"]
 
 
-@pytest.mark.one_backend  # keras.distribution.ModelParallel is JAX's
+@pytest.mark.one_backend("jax")  # ModelParallel is JAX's
 def test_model_parallel_step_equals_one_single_device_step(report):
     result = report["model_parallel"]
     # Every hidden Dense kernel is split over the two devices.

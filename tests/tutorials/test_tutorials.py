@@ -59,7 +59,7 @@ def test_tutorials_are_percent_format_and_keep_the_backend():
 # on every backend, so `make test` executes them once, on JAX (the backend of
 # the docs build, which re-uses these notebooks).
 @pytest.mark.large
-@pytest.mark.one_backend
+@pytest.mark.one_backend("jax")
 @pytest.mark.parametrize("source", SOURCES, ids=[s.stem for s in SOURCES])
 def test_tutorial_runs(source):
     backend = keras.config.backend()
