@@ -7,8 +7,8 @@ One matrix over `fit`, `evaluate`, `predict`, `encode` and
 import keras
 import numpy as np
 import pytest
-from test_multimodal_vae import make_data
-from test_multimodal_vae import make_vae
+from mlp_vae import make_data
+from mlp_vae import make_vae
 
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import to_numpy

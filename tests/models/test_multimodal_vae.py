@@ -7,38 +7,12 @@ import pytest
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import run_serialization_test
 from keras_mmvae.src.testing.test_case import to_numpy
+from mlp_vae import SHAPES
+from mlp_vae import StyleEncoder
+from mlp_vae import make_data
+from mlp_vae import make_vae
 
 PRESETS = ["poe", "moe", "w2", "mopoe", "mwb"]
-SHAPES = {"a": (6,), "b": (3,), "c": (2, 2)}
-LIKELIHOODS = {"a": "gaussian", "b": "bernoulli", "c": "laplace"}
-
-
-def make_data(n=64, names=("a", "b"), seed=0):
-    """Modalities that share a 2-D latent, so fusion has something to do."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n, 2))
-    data = {}
-    for name in names:
-        size = int(np.prod(SHAPES[name]))
-        proj = rng.normal(size=(2, size))
-        x = latent @ proj + 0.1 * rng.normal(size=(n, size))
-        if LIKELIHOODS[name] == "bernoulli":
-            x = (x > 0).astype("float32")
-        data[name] = x.reshape((n,) + SHAPES[name]).astype("float32")
-    return data
-
-
-def make_vae(names=("a", "b"), fusion="mwb", latent_dim=3, seed=0, **kwargs):
-    return mm.MultimodalVAE(
-        encoders={n: mm.layers.MLPEncoder(latent_dim, hidden_dims=(16,))
-                  for n in names},
-        decoders={n: mm.layers.MLPDecoder(SHAPES[n], hidden_dims=(16,))
-                  for n in names},
-        likelihoods={n: LIKELIHOODS[n] for n in names},
-        fusion=fusion,
-        seed=seed,
-        **kwargs,
-    )
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -333,19 +307,6 @@ def test_unimodal_elbos_add_terms():
     assert out["unimodal_kl"].shape == (32, 2)
     without = make_vae(fusion="poe", unimodal_elbos=False)
     assert "unimodal_kl" not in without(data, training=True)
-
-
-class StyleEncoder(keras.layers.Layer):
-    """Dense heads for shared (2) and style (3) Gaussians."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.flatten = keras.layers.Flatten()
-        self.heads = [keras.layers.Dense(d) for d in (2, 2, 3, 3)]
-
-    def call(self, x):
-        x = self.flatten(x)
-        return tuple(head(x) for head in self.heads)
 
 
 def test_style_latents_train_and_reach_the_decoder():

@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 from keras import ops
-from test_multimodal_vae import SHAPES
-from test_multimodal_vae import StyleEncoder
-from test_multimodal_vae import make_data
-from test_multimodal_vae import make_vae
+from mlp_vae import SHAPES
+from mlp_vae import StyleEncoder
+from mlp_vae import make_data
+from mlp_vae import make_vae
 
 import keras_mmvae as mm
 from keras_mmvae.src.testing.test_case import to_numpy

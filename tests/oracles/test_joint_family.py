@@ -17,7 +17,6 @@ import pytest
 import harness
 import keras_mmvae as mm
 from keras_mmvae.src import objectives
-from keras_mmvae.src.testing.test_case import to_numpy
 
 pytestmark = pytest.mark.one_backend
 
@@ -85,39 +84,6 @@ def weights_and_variables(vae):
         variables.update(harness.encoder_variables(vae.joint_encoder,
                                                    "joint"))
     return arrays, variables
-
-
-def loss_and_gradients(vae, data):
-    """Our batch-mean training loss and its gradient per variable path."""
-    backend = keras.config.backend()
-    variables = vae.trainable_variables
-    if backend == "jax":
-        import jax
-
-        def f(trainable):
-            loss, _ = vae.compute_loss_and_updates(
-                trainable, [v.value for v in vae.non_trainable_variables],
-                [v.value for v in vae.metrics_variables], data, None, None,
-                training=True,
-                optimizer_variables=[v.value for v in
-                                     vae.optimizer.variables])
-            return loss
-
-        loss, grads = jax.value_and_grad(f)([v.value for v in variables])
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        with tf.GradientTape() as tape:
-            loss = vae.compute_loss(data, None, vae(data, training=True))
-        grads = tape.gradient(loss, variables)
-    else:
-        for v in variables:
-            v.value.grad = None
-        loss = vae.compute_loss(data, None, vae(data, training=True))
-        loss.backward()
-        grads = [v.value.grad for v in variables]
-    return float(to_numpy(loss)), {
-        v.path: np.zeros(v.shape) if g is None else to_numpy(g)
-        for v, g in zip(variables, grads)}
 
 
 def make_case(model, mods, rng, masks, objective, fusion, config_extra,
@@ -224,7 +190,7 @@ def results():
         cases = {name: make_case(rng=rng, **spec)
                  for name, spec in CASES.items()}
         for name, (vae, data, variables, _, _, _) in cases.items():
-            loss, grads = loss_and_gradients(vae, data)
+            loss, grads = harness.loss_and_gradients(vae, data)
             ours[name] = (loss, {key: grads[v.path]
                                  for key, v in variables.items()},
                           len(vae.trainable_variables))

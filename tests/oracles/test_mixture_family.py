@@ -160,39 +160,6 @@ def weights_and_variables(vae, plus):
     return arrays, variables
 
 
-def loss_and_gradients(vae, data):
-    """Our batch-mean training loss and its gradient per variable path."""
-    backend = keras.config.backend()
-    variables = vae.trainable_variables
-    if backend == "jax":
-        import jax
-
-        def f(trainable):
-            loss, _ = vae.compute_loss_and_updates(
-                trainable, [v.value for v in vae.non_trainable_variables],
-                [v.value for v in vae.metrics_variables], data, None, None,
-                training=True,
-                optimizer_variables=[v.value for v in
-                                     vae.optimizer.variables])
-            return loss
-
-        loss, grads = jax.value_and_grad(f)([v.value for v in variables])
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        with tf.GradientTape() as tape:
-            loss = vae.compute_loss(data, None, vae(data, training=True))
-        grads = tape.gradient(loss, variables)
-    else:
-        for v in variables:
-            v.value.grad = None
-        loss = vae.compute_loss(data, None, vae(data, training=True))
-        loss.backward()
-        grads = [v.value.grad for v in variables]
-    return float(to_numpy(loss)), {
-        v.path: np.zeros(v.shape) if g is None else to_numpy(g)
-        for v, g in zip(variables, grads)}
-
-
 def make_case(plus, loss, seed, masks=False, dist="laplace", beta=1.0,
               reconstruction_option="joint_prior"):
     """Our model, its batch, the contract key -> variable map, and
@@ -299,7 +266,7 @@ def results():
     cases = {name: make_case(**s) for name, s in CASES.items()}
     ours = {}
     for name, (vae, data, variables, _, _) in cases.items():
-        loss, grads = loss_and_gradients(vae, data)
+        loss, grads = harness.loss_and_gradients(vae, data)
         ours[name] = (loss, {key: grads[v.path]
                              for key, v in variables.items()},
                       len(vae.trainable_variables),
