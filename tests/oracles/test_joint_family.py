@@ -18,7 +18,7 @@ import harness
 import keras_mmvae as mm
 from keras_mmvae.src import objectives
 
-pytestmark = pytest.mark.one_backend
+pytestmark = pytest.mark.one_backend("jax")
 
 B, D, HIDDEN = 6, 3, (8,)
 DIMS = {"a": 5, "b": 7, "c": 4}

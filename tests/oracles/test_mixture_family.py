@@ -24,7 +24,7 @@ import keras_mmvae as mm
 from keras_mmvae.src import objectives
 from keras_mmvae.src.testing.test_case import to_numpy
 
-pytestmark = pytest.mark.one_backend
+pytestmark = pytest.mark.one_backend("jax")
 
 B, D, DW, HIDDEN, K = 6, 3, 2, (8,), 4
 DIMS = {"a": 5, "b": 7, "c": 6}

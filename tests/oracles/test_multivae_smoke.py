@@ -15,7 +15,7 @@ import pytest
 
 import harness
 
-pytestmark = pytest.mark.one_backend
+pytestmark = pytest.mark.one_backend("jax")
 
 B, D, DW, HIDDEN = 6, 3, 2, (8,)
 DIMS = {"a": 5, "b": 7, "c": 6}
