@@ -37,8 +37,25 @@ the demo's "balanced" weights (text 2352 / 8 = 294; MultiVae
 | `mopoe` | `fusion="mopoe"`, β 2.5 | `MoPoE`, β 2.5 |
 | `mmvae` | `fusion="mmvae"` (DReG, K), β 1 | `MMVAE` (`dreg_looser`, K; MultiVae's MMVAE has no β) |
 | `mmvae+` | `fusion="mmvae+"` (DReG, K), β 2.5, private latents | `MMVAEPlus` (`dreg_looser`, K), β 2.5 |
+| `mvtcae` | `fusion="mvtcae"` (PoE of the unimodal experts), α 0.1, β 2.5 | `MVTCAE`, α 0.1, β 2.5 |
+| `jmvae` | `fusion="jmvae"`, α 0.1, β 1, joint encoder (below) | `JMVAE`, α 0.1, β 1, the same joint encoder |
 
-    python -m benchmarks.learning_parity --models mopoe mmvae mmvae+ \\
+MoPoE, MVTCAE and JMVAE have Normal posteriors (latent 64, one sample);
+MMVAE and MMVAE+ Laplace ones with K importance samples. JMVAE's joint
+encoder is the demo's: `JointMLPEncoder(64, hidden_dims=(256,))` on the
+concatenated `(mean, log_var)` of one feature encoder per modality, each
+of the unimodal encoders' architecture with weights of its own; on
+MultiVae's side a PyTorch module of the same architecture loaded with our
+initial weights (its mean and log-variance on the evaluation set are part
+of the step-0 check). KL warm-up is off on both sides: MultiVae's JMVAE
+anneals its regularisation by `epoch / warmup` (a staircase over epochs,
+1/warmup in the first one), ours by a linear ramp over `kl_warmup_steps`
+(0 at the first step), and the two never agree step by step; so MultiVae
+gets `warmup=0` (factor 1 from the first step) and ours
+`kl_warmup_steps=0`.
+
+    python -m benchmarks.learning_parity \\
+        --models mopoe mmvae mmvae+ mvtcae jmvae \\
         --steps 300 --batch 64 --eval-every 50 --k 4 --seeds 0
 
 MultiVae runs in its own virtual environment (see
@@ -55,8 +72,9 @@ import subprocess
 import sys
 import time
 
-MODELS = ("mopoe", "mmvae", "mmvae+")
-MULTIVAE_CLASS = {"mopoe": "MoPoE", "mmvae": "MMVAE", "mmvae+": "MMVAEPlus"}
+MODELS = ("mopoe", "mmvae", "mmvae+", "mvtcae", "jmvae")
+MULTIVAE_CLASS = {"mopoe": "MoPoE", "mmvae": "MMVAE", "mmvae+": "MMVAEPlus",
+                  "mvtcae": "MVTCAE", "jmvae": "JMVAE"}
 IMAGES = ("m0", "m1", "m2")
 NAMES = IMAGES + ("text",)
 ENCODER_FILTERS, HIDDEN, DECODER_FILTERS = (16, 32, 64), 256, (64, 32, 16)
@@ -67,14 +85,20 @@ SCALE = 0.75
 def settings_for(model, args):
     """The per-model settings both sides use."""
     plus = model == "mmvae+"
+    iwae = model in ("mmvae", "mmvae+")
     return {
         "model": model,
         "latent_dim": args.plus_latent_dim if plus else args.latent_dim,
         "style_dim": args.plus_style_dim if plus else 0,
-        "beta": {"mopoe": 2.5, "mmvae": 1.0, "mmvae+": 2.5}[model],
-        "K": args.k if model != "mopoe" else None,
-        "loss": "dreg_looser" if model != "mopoe" else "elbo",
-        "latent_distribution": "normal" if model == "mopoe" else "laplace",
+        "beta": {"mopoe": 2.5, "mmvae": 1.0, "mmvae+": 2.5, "mvtcae": 2.5,
+                 "jmvae": 1.0}[model],
+        "alpha": {"mvtcae": 0.1, "jmvae": 0.1}.get(model),
+        "K": args.k if iwae else None,
+        "loss": "dreg_looser" if iwae else "elbo" if model == "mopoe"
+        else model,
+        "latent_distribution": "laplace" if iwae else "normal",
+        "kl_warmup": "off: MultiVae warmup=0, ours kl_warmup_steps=0"
+        if model == "jmvae" else None,
         "batch_size": args.batch, "learning_rate": args.learning_rate,
         "steps": args.steps, "eval_every": args.eval_every,
     }
@@ -93,6 +117,7 @@ def torch_side(job_path):
     import multivae.models as mv
     from multivae.models.nn.base_architectures import BaseDecoder
     from multivae.models.nn.base_architectures import BaseEncoder
+    from multivae.models.nn.base_architectures import BaseJointEncoder
     from multivae.models.nn.base_architectures import BaseMultilatentEncoder
 
     job = np.load(job_path)
@@ -155,6 +180,30 @@ def torch_side(job_path):
                 h = F.relu(conv(h))
             return head_output(self, h.flatten(1))
 
+    def unimodal_encoders():
+        encoders = {n: ImageEncoder() for n in IMAGES}
+        encoders["text"] = TextEncoder()
+        return encoders
+
+    class JointEncoder(BaseJointEncoder):
+        """JointMLPEncoder: one feature encoder per modality, their
+        concatenated (mean, log_var), a ReLU Dense, Gaussian heads."""
+
+        def __init__(self):
+            BaseJointEncoder.__init__(self)
+            self.latent_dim = latent
+            self.extractors = nn.ModuleDict(unimodal_encoders())
+            self.dense_0 = nn.Linear(2 * latent * len(NAMES), HIDDEN)
+            heads(self, HIDDEN)
+
+        def forward(self, x):
+            parts = []
+            for n in NAMES:
+                features = self.extractors[n](x[n])
+                parts += [features.embedding, features.log_covariance]
+            return head_output(
+                self, F.relu(self.dense_0(torch.cat(parts, dim=-1))))
+
     def ours_first(z):
         # MultiVae decodes [u, w]; our decoders (and the ported weights)
         # take [w, u].
@@ -199,25 +248,33 @@ def torch_side(job_path):
             return ModelOutput(
                 reconstruction=self.logits(h).permute(0, 2, 1))
 
-    encoders = {n: ImageEncoder() for n in IMAGES}
-    encoders["text"] = TextEncoder()
+    encoders = unimodal_encoders()
     decoders = {n: ImageDecoder() for n in IMAGES}
     decoders["text"] = TextDecoder()
+    joint = JointEncoder() if cfg["model"] == "jmvae" else None
 
     # Our initial weights, Keras layout -> PyTorch layout.
     layouts = {nn.Linear: (1, 0), nn.Conv2d: (3, 2, 0, 1),
                nn.ConvTranspose2d: (3, 2, 0, 1), nn.Conv1d: (2, 1, 0),
                nn.ConvTranspose1d: (2, 1, 0)}
+    nets = [(f"w/{side}/{name}", net)
+            for side, group in (("enc", encoders), ("dec", decoders))
+            for name, net in group.items()]
+    if joint is not None:
+        nets += [(f"w/joint/{name}", net)
+                 for name, net in joint.extractors.items()]
+        nets.append(("w/joint", joint))
     ported = 0
-    for side, nets in (("enc", encoders), ("dec", decoders)):
-        for name, net in nets.items():
-            for layer_name, layer in net.named_children():
-                key = f"w/{side}/{name}/{layer_name}"
-                kernel = job[f"{key}/kernel"].transpose(layouts[type(layer)])
-                with torch.no_grad():
-                    layer.weight.copy_(torch.as_tensor(kernel.copy()))
-                    layer.bias.copy_(torch.as_tensor(job[f"{key}/bias"]))
-                ported += 2
+    for prefix, net in nets:
+        for layer_name, layer in net.named_children():
+            if type(layer) not in layouts:  # the joint encoder's extractors
+                continue
+            key = f"{prefix}/{layer_name}"
+            kernel = job[f"{key}/kernel"].transpose(layouts[type(layer)])
+            with torch.no_grad():
+                layer.weight.copy_(torch.as_tensor(kernel.copy()))
+                layer.bias.copy_(torch.as_tensor(job[f"{key}/bias"]))
+            ported += 2
 
     common = dict(
         n_modalities=len(NAMES), latent_dim=latent,
@@ -233,6 +290,16 @@ def torch_side(job_path):
     if name == "MoPoE":
         config = mv.MoPoEConfig(beta=cfg["beta"], **common)
         model = mv.MoPoE(config, encoders=encoders, decoders=decoders)
+    elif name == "MVTCAE":
+        config = mv.MVTCAEConfig(alpha=cfg["alpha"], beta=cfg["beta"],
+                                 **common)
+        model = mv.MVTCAE(config, encoders=encoders, decoders=decoders)
+    elif name == "JMVAE":
+        # warmup=0: annealing factor 1 from the first step (epoch >= 0).
+        config = mv.JMVAEConfig(alpha=cfg["alpha"], beta=cfg["beta"],
+                                warmup=0, **common)
+        model = mv.JMVAE(config, encoders=encoders, decoders=decoders,
+                         joint_encoder=joint)
     elif name == "MMVAE":
         config = mv.MMVAEConfig(K=cfg["K"], loss="dreg_looser",
                                 prior_and_posterior_dist="laplace_with_softmax",
@@ -245,7 +312,8 @@ def torch_side(job_path):
             learn_shared_prior=False, learn_modality_prior=True,
             beta=cfg["beta"], modalities_specific_dim=style, **common)
         model = mv.MMVAEPlus(config, encoders=encoders, decoders=decoders)
-    reduction_sum = name != "MoPoE"
+    # MoPoE, MVTCAE and JMVAE return the batch mean, MMVAE(+) the sum.
+    reduction_sum = name in ("MMVAE", "MMVAEPlus")
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
 
     train = {n: job[f"train/{n}"] for n in NAMES}
@@ -278,6 +346,13 @@ def torch_side(job_path):
                     means.append(model.encoders[n](x[n]).embedding)
                 out[f"mean/{split}/{n}"] = torch.cat(means).numpy()
         n_rows = len(evaluation["text"])
+        if joint is not None:
+            parts = [joint(tensor(np.arange(s, min(s + 250, n_rows)),
+                                  evaluation)) for s in range(0, n_rows, 250)]
+            out["mean/eval/joint"] = torch.cat(
+                [p.embedding for p in parts]).numpy()
+            out["log_var/eval/joint"] = torch.cat(
+                [p.log_covariance for p in parts]).numpy()
         for m in NAMES:
             gens = {r: [] for r in NAMES if r != m}
             for s in range(0, n_rows, 250):
@@ -365,18 +440,21 @@ def parse_args():
 def our_model(s, seed):
     import keras
 
+    from keras_mmvae import layers
     from keras_mmvae import likelihoods
     from keras_mmvae import models
     from keras_mmvae.src.models.multimodal_vae import MultimodalVAE
 
     latent, style = s["latent_dim"], s["style_dim"]
-    encoders = {n: models.PolyMNISTEncoder(latent, ENCODER_FILTERS, HIDDEN,
-                                           style_dim=style,
-                                           name=f"encoder_{n}")
-                for n in IMAGES}
-    encoders["text"] = models.DigitTextEncoder(latent, TEXT_FILTERS,
-                                               style_dim=style,
-                                               name="encoder_text")
+
+    def make_encoders(prefix):
+        encoders = {n: models.PolyMNISTEncoder(
+            latent, ENCODER_FILTERS, HIDDEN, style_dim=style,
+            name=f"{prefix}_{n}") for n in IMAGES}
+        encoders["text"] = models.DigitTextEncoder(
+            latent, TEXT_FILTERS, style_dim=style, name=f"{prefix}_text")
+        return encoders
+
     decoders = {n: models.PolyMNISTDecoder(3, DECODER_FILTERS,
                                            name=f"decoder_{n}")
                 for n in IMAGES}
@@ -385,8 +463,15 @@ def our_model(s, seed):
     extra = {}
     if s["K"]:
         extra["objective"] = {"name": "dreg", "num_samples": s["K"]}
+    if s["alpha"] is not None:
+        extra["objective"] = {"name": s["model"], "alpha": s["alpha"]}
+    if s["model"] == "jmvae":
+        # The demo's joint encoder (no KL warm-up: kl_warmup_steps=0).
+        extra["joint_encoder"] = layers.JointMLPEncoder(
+            latent, hidden_dims=(HIDDEN,), name="joint_encoder",
+            extractors=make_encoders("joint_features"))
     model = MultimodalVAE(
-        encoders, decoders,
+        make_encoders("encoder"), decoders,
         likelihoods={**{n: likelihoods.Laplace(SCALE) for n in IMAGES},
                      "text": "categorical"},
         fusion=s["model"], latent_dim=latent, beta=s["beta"],
@@ -399,15 +484,26 @@ def our_model(s, seed):
 
 
 def network_weights(model):
-    """`w/{enc,dec}/<modality>/<layer>/{kernel,bias}` in Keras layout."""
+    """`w/{enc,dec}/<modality>/<layer>/{kernel,bias}` in Keras layout; with
+    a joint encoder also `w/joint/<modality>/<layer>/...` (its feature
+    encoders) and `w/joint/{dense_0,mean,log_var}/...`."""
+    layers = [(f"w/{side}/{name}", nets[name].network.layers)
+              for side, nets in (("enc", model.encoders),
+                                 ("dec", model.decoders))
+              for name in NAMES]
+    joint = model.joint_encoder
+    if joint is not None:
+        layers += [(f"w/joint/{name}", joint.extractors[name].network.layers)
+                   for name in NAMES]
+        layers.append(("w/joint", joint.hidden + [joint.head.mean_dense,
+                                                  joint.head.log_var_dense]))
     out = {}
-    for side, nets in (("enc", model.encoders), ("dec", model.decoders)):
-        for name in NAMES:
-            for layer in nets[name].network.layers:
-                if layer.weights:
-                    kernel, bias = layer.get_weights()
-                    out[f"w/{side}/{name}/{layer.name}/kernel"] = kernel
-                    out[f"w/{side}/{name}/{layer.name}/bias"] = bias
+    for prefix, group in layers:
+        for layer in group:
+            if layer.weights:
+                kernel, bias = layer.get_weights()
+                out[f"{prefix}/{layer.name}/kernel"] = kernel
+                out[f"{prefix}/{layer.name}/bias"] = bias
     return out
 
 
@@ -426,6 +522,12 @@ def our_dump(model, s, probe_x, eval_x, eps):
                 model.encoders[n](arrays[n][i:i + 250])[0])
                 for i in range(0, len(arrays[n]), 250)]
             out[f"mean/{split}/{n}"] = np.concatenate(means)
+    if model.joint_encoder is not None:
+        parts = [model.joint_encoder({n: eval_x[n][i:i + 250] for n in NAMES})
+                 for i in range(0, len(eval_x["text"]), 250)]
+        for i, key in enumerate(("mean/eval/joint", "log_var/eval/joint")):
+            out[key] = np.concatenate([ops.convert_to_numpy(p[i])
+                                       for p in parts])
     for m in NAMES:
         gens = {r: [] for r in NAMES if r != m}
         for i in range(0, len(eval_x[m]), 250):
