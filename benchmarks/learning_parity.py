@@ -100,6 +100,7 @@ def settings_for(model, args):
         "kl_warmup": "off: MultiVae warmup=0, ours kl_warmup_steps=0"
         if model == "jmvae" else None,
         "batch_size": args.batch, "learning_rate": args.learning_rate,
+        "adam_epsilon": args.adam_epsilon,
         "steps": args.steps, "eval_every": args.eval_every,
     }
 
@@ -314,7 +315,8 @@ def torch_side(job_path):
         model = mv.MMVAEPlus(config, encoders=encoders, decoders=decoders)
     # MoPoE, MVTCAE and JMVAE return the batch mean, MMVAE(+) the sum.
     reduction_sum = name in ("MMVAE", "MMVAEPlus")
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["learning_rate"],
+                                 eps=cfg["adam_epsilon"])
 
     train = {n: job[f"train/{n}"] for n in NAMES}
     order = job["order"]  # (steps, B) training rows
@@ -417,6 +419,11 @@ def parse_args():
     p.add_argument("--k", type=int, default=4,
                    help="importance samples (MMVAE, MMVAE+)")
     p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--adam-epsilon", type=float, default=1e-8,
+                   help="Adam's epsilon on both sides. Keras adds it to "
+                   "sqrt(v) before the bias correction, PyTorch after: "
+                   "with gradients near epsilon the two differ early in "
+                   "training (1e-12 makes it negligible on both)")
     p.add_argument("--latent-dim", type=int, default=64)
     p.add_argument("--plus-latent-dim", type=int, default=32,
                    help="MMVAE+'s shared latent")
@@ -478,8 +485,8 @@ def our_model(s, seed):
         reconstruction_weights="balanced", seed=seed, **extra)
     model.build({**{n: (None, 28, 28, 3) for n in IMAGES},
                  "text": (None, TEXT_LENGTH, SYMBOLS)})
-    model.compile(optimizer=keras.optimizers.Adam(s["learning_rate"],
-                                                  epsilon=1e-8))
+    model.compile(optimizer=keras.optimizers.Adam(
+        s["learning_rate"], epsilon=s["adam_epsilon"]))
     return model
 
 
