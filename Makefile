@@ -7,10 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 BACKENDS ?= jax tensorflow torch
-# One pytest process per backend, and JAX's tutorials (its longest part)
-# in one of their own (tests/run_backends.sh).
-TEST_RUNS ?= $(BACKENDS) $(if $(filter jax,$(BACKENDS)),jax:tests/tutorials/test_tutorials.py)
-TEST_JOBS ?= 4
+TEST_JOBS ?= 3
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export NO_MKDOCS_2_WARNING ?= 1
@@ -32,10 +29,10 @@ $(STAMP): pyproject.toml requirements/ci.txt Makefile
 	$(PY) -c "import keras, jax, tensorflow, torch, sklearn, PIL, scipy, mkdocs, nbclient, mnist, keras_mmvae"
 	touch $(STAMP)
 
-# The whole suite once per backend (TEST_JOBS processes at a time; logs in
+# The whole suite once per backend (TEST_JOBS backends at a time; logs in
 # build/test-logs/), then the strict docs build.
 test: install
-	PYTEST_ARGS="$(PYTEST_ARGS)" tests/run_backends.sh $(PY) $(TEST_JOBS) $(TEST_RUNS)
+	PYTEST_ARGS="$(PYTEST_ARGS)" tests/run_backends.sh $(PY) $(TEST_JOBS) $(BACKENDS)
 	$(MAKE) docs
 
 docs: install
