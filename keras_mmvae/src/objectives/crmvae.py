@@ -67,4 +67,4 @@ class CRMVAE(JointObjective):
         base.track(model, rec_total, kl,
                    ops.mean(outputs["log_var_clipped"]), per_modality)
         return (rec_total + unimodal_total) / (2.0 * (num + 1.0)) + \
-            self.kl_weight(model, dtype) * kl / (num + 1.0)
+            base.current_beta(model, dtype) * kl / (num + 1.0)

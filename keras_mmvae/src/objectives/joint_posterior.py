@@ -77,12 +77,6 @@ class JointObjective(base.Objective):
         eps = self.noise(model, kind, ops.shape(mean), mean.dtype)
         return mean + ops.exp(0.5 * log_var) * ops.cast(eps, mean.dtype)
 
-    @staticmethod
-    def kl_weight(model, dtype):
-        """β of this step: the model's `beta`, ramped by the model's KL
-        warm-up (`kl_warmup_steps`)."""
-        return base.current_beta(model, dtype)
-
     def joint_outputs(self, model, z, q_mean, q_log_var, mean, log_var, clipped,
                       training):
         """What every member of the family returns: the joint sample `z`

@@ -102,4 +102,4 @@ class MMJSD(JointObjective):
         kl = batch_mean(js)
         base.track(model, rec_total, kl,
                    ops.mean(outputs["log_var_clipped"]), per_modality)
-        return rec_total + self.kl_weight(model, dtype) * kl
+        return rec_total + base.current_beta(model, dtype) * kl

@@ -70,4 +70,4 @@ class MVTCAE(JointObjective):
         base.track(model, rec_total, kl,
                    ops.mean(outputs["log_var_clipped"]), per_modality)
         return (num - self.alpha) / num * rec_total + \
-            self.kl_weight(model, dtype) * kl
+            base.current_beta(model, dtype) * kl
