@@ -246,42 +246,5 @@ def assert_close(ours, theirs, rtol, atol=0.0, what=""):
                                err_msg=what)
 
 
-def loss_and_gradients(vae, data):
-    """Our batch-mean training loss and its gradient per variable path."""
-    import keras
-
-    from keras_mmvae.src.testing.test_case import to_numpy
-
-    backend = keras.config.backend()
-    variables = vae.trainable_variables
-    if backend == "jax":
-        import jax
-
-        def f(trainable):
-            loss, _ = vae.compute_loss_and_updates(
-                trainable, [v.value for v in vae.non_trainable_variables],
-                [v.value for v in vae.metrics_variables], data, None, None,
-                training=True,
-                optimizer_variables=[v.value for v in
-                                     vae.optimizer.variables])
-            return loss
-
-        loss, grads = jax.value_and_grad(f)([v.value for v in variables])
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        with tf.GradientTape() as tape:
-            loss = vae.compute_loss(data, None, vae(data, training=True))
-        grads = tape.gradient(loss, variables)
-    else:
-        for v in variables:
-            v.value.grad = None
-        loss = vae.compute_loss(data, None, vae(data, training=True))
-        loss.backward()
-        grads = [v.value.grad for v in variables]
-    return float(to_numpy(loss)), {
-        v.path: np.zeros(v.shape) if g is None else to_numpy(g)
-        for v, g in zip(variables, grads)}
-
-
 if __name__ == "__main__":  # pragma: no cover
     print(multivae_python(), multivae_available(), file=sys.stderr)
