@@ -58,6 +58,12 @@ gets `warmup=0` (factor 1 from the first step) and ours
         --models mopoe mmvae mmvae+ mvtcae jmvae \\
         --steps 300 --batch 64 --eval-every 50 --k 4 --seeds 0
 
+Each library draws its own training noise (`--noise-seed` varies it alone,
+with the same weights and batches). `--same-noise` (JMVAE, MoPoE: one
+standard normal draw per step) gives both sides the same draws, from
+NumPy, so that the two runs differ only by floating-point rounding: the
+test that separates an implementation difference from the noise.
+
 MultiVae runs in its own virtual environment (see
 `benchmarks/multivae_baseline.py`; created on first use): this file
 re-executes itself there with `--in-venv`, and imports only the standard
@@ -101,6 +107,10 @@ def settings_for(model, args):
         if model == "jmvae" else None,
         "batch_size": args.batch, "learning_rate": args.learning_rate,
         "adam_epsilon": args.adam_epsilon,
+        "training_noise": "the same draws on both sides" if args.same_noise
+        else "each library its own" + (
+            "" if args.noise_seed is None else
+            f", noise seed {args.noise_seed}"),
         "steps": args.steps, "eval_every": args.eval_every,
     }
 
@@ -123,7 +133,7 @@ def torch_side(job_path):
 
     job = np.load(job_path)
     cfg = json.loads(str(job["config"]))
-    torch.manual_seed(cfg["seed"])
+    torch.manual_seed(cfg.get("noise_seed", cfg["seed"]))
     torch.set_num_threads(cfg.get("threads") or torch.get_num_threads())
     latent, style = cfg["latent_dim"], cfg["style_dim"]
 
@@ -381,6 +391,12 @@ def torch_side(job_path):
                  **out)
         model.train()
 
+    if "train_eps" in job.files:  # the step's only draw: Normal.rsample()
+        def rsample(self, sample_shape=torch.Size()):
+            return self.loc + self.scale * torch.as_tensor(
+                job["train_eps"][step - 1])
+        torch.distributions.Normal.rsample = rsample
+
     losses = []
     start = time.monotonic()
     evaluate(0)
@@ -434,6 +450,15 @@ def parse_args():
     p.add_argument("--num-probe", type=int, default=1000)
     p.add_argument("--classifier-epochs", type=int, default=4)
     p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--noise-seed", type=int, default=None,
+                   help="seed of each side's own training noise (PyTorch's "
+                   "and the model's SeedGenerator; default: the seed): vary "
+                   "it to see the spread the noise alone gives")
+    p.add_argument("--same-noise", action="store_true",
+                   help="JMVAE and MoPoE: both sides use the same training "
+                   "noise (the one standard normal draw of each step, from "
+                   "NumPy), so that the runs differ only by floating-point "
+                   "rounding")
     p.add_argument("--threads", type=int, default=None,
                    help="PyTorch threads on MultiVae's side")
     p.add_argument("--out", default="runs/parity")
@@ -585,6 +610,24 @@ def score(dump, classifiers, probe_y, eval_y):
     return row
 
 
+SAME_NOISE_MODELS = ("jmvae", "mopoe")  # one standard normal draw per step
+
+
+def inject_noise(model, name, current):
+    """Makes the step's one standard normal draw read `current` (a
+    variable assigned before every step): JMVAE's joint sample, MoPoE's
+    sample of the chosen component."""
+    from keras import ops
+
+    if name == "jmvae":
+        model.objective.noise = lambda *_: current.value
+    else:
+        from keras_mmvae.src.layers import barycenter_fusion
+
+        barycenter_fusion.reparameterize = lambda mean, log_var, seed=None: \
+            mean + ops.exp(0.5 * log_var) * current.value
+
+
 def run_pair(s, seed, splits, classifiers, args, work):
     import keras
     import numpy as np
@@ -592,7 +635,8 @@ def run_pair(s, seed, splits, classifiers, args, work):
     from benchmarks import multivae_baseline
 
     keras.utils.set_random_seed(seed)
-    model = our_model(s, seed)
+    noise_seed = seed if args.noise_seed is None else args.noise_seed
+    model = our_model(s, noise_seed)
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
     n_train, steps, batch = len(train_y), s["steps"], s["batch_size"]
     rng = np.random.default_rng(seed)
@@ -627,10 +671,18 @@ def run_pair(s, seed, splits, classifiers, args, work):
         return np.rint(arrays[n] * 255).astype("uint8") if n in IMAGES \
             else arrays[n].astype("uint8")
 
-    job = {"config": json.dumps({**s, "seed": seed, "text_weight":
-                                 text_weight, "dump_dir": str(dump_dir),
+    job = {"config": json.dumps({**s, "seed": seed, "noise_seed": noise_seed,
+                                 "text_weight": text_weight,
+                                 "dump_dir": str(dump_dir),
                                  "threads": args.threads}),
            "order": order, **network_weights(model), **eps}
+    train_eps = None
+    if args.same_noise:
+        train_eps = np.random.default_rng(4000 + seed).standard_normal(
+            (steps, batch, s["latent_dim"])).astype("float32")
+        job["train_eps"] = train_eps
+        current = keras.Variable(train_eps[0], trainable=False)
+        inject_noise(model, s["model"], current)
     for n in NAMES:
         job[f"train/{n}"] = u8(train_x, n)
         job[f"eval/{n}"] = u8(eval_x, n)
@@ -644,6 +696,8 @@ def run_pair(s, seed, splits, classifiers, args, work):
     start = time.monotonic()
     for step in range(0, steps + 1):
         if step:
+            if train_eps is not None:
+                current.assign(train_eps[step - 1])
             logs = model.train_on_batch({n: v[order[step - 1]]
                                          for n, v in train_x.items()},
                                         return_dict=True)
@@ -737,6 +791,9 @@ def plot(report, path):
 
 def main():
     args = parse_args()
+    if args.same_noise and set(args.models) - set(SAME_NOISE_MODELS):
+        raise SystemExit(f"--same-noise: models {SAME_NOISE_MODELS} only "
+                         f"(one draw per step); got {args.models}.")
     if args.in_venv:
         torch_side(args.in_venv)
         return
