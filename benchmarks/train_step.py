@@ -23,7 +23,15 @@ Usage (`make bench` runs the first line):
     python -m benchmarks.train_step --network generic   # mm.layers.Conv*
 
 Prints one JSON line per measurement and a table with the ratio to
-MultiVae's MoPoE samples/s when `--versus-multivae` measured it.
+MultiVae's samples/s when `--versus-multivae` measured it: to MultiVae's
+model of the same name (`mopoe`, `poe` = MVAE, `mmvae`, `mmvae+`,
+`mvtcae`, `crmvae`, `jmvae`, each in its published setting: latent,
+private latent, K importance samples), else to its MoPoE. A preset's
+latent size is its published one unless `--latent-dim` is given.
+
+    python -m benchmarks.train_step --backends tensorflow \
+        --presets mmvae mmvae+ mvtcae jmvae crmvae --versus-multivae \
+        --batch 64 --steps 3 --warmup 1
 """
 
 import argparse
@@ -51,7 +59,8 @@ def build(preset, network, latent_dim, num_modalities):
                                    num_modalities=num_modalities, seed=0)
     names = [f"m{i}" for i in range(num_modalities)]
     return mm.MultimodalVAE(
-        encoders={n: mm.layers.ConvEncoder(latent_dim, name=f"enc_{n}")
+        encoders={n: mm.layers.ConvEncoder(latent_dim or 512,
+                                           name=f"enc_{n}")
                   for n in names},
         decoders={n: mm.layers.ConvDecoder((28, 28, 3), name=f"dec_{n}")
                   for n in names},
@@ -142,6 +151,9 @@ def measure(preset, network, batch, steps, warmup, latent_dim, precision,
     return {
         "library": "keras_mmvae", "backend": keras.config.backend(),
         "preset": preset, "network": network, "precision": precision,
+        "latent_dim": model.latent_dim,
+        "style_dim": getattr(model.encoders["m0"], "style_dim", 0),
+        "K": getattr(model.objective, "num_samples", None),
         "num_modalities": num_modalities,
         "batch": batch, "params": model.count_params(),
         "first_step_s": round(timer.times[0], 3),
@@ -185,7 +197,8 @@ def run_child(backend, preset, args):
                preset,
                "--network", args.network, "--batch", str(args.batch),
                "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--latent-dim", str(args.latent_dim),
+               *(["--latent-dim", str(args.latent_dim)]
+                 if args.latent_dim else []),
                "--precision", args.precision,
                "--num-modalities", str(args.num_modalities)]
     result = subprocess.run(command, env=env, capture_output=True,
@@ -196,12 +209,31 @@ def run_child(backend, preset, args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run_multivae(args):
+# Our presets that MultiVae has, by MultiVae's class name.
+MULTIVAE_MODEL = {"mopoe": "MoPoE", "poe": "MVAE", "mmvae": "MMVAE",
+                  "mmvae+": "MMVAEPlus", "mvtcae": "MVTCAE",
+                  "crmvae": "CRMVAE", "jmvae": "JMVAE"}
+
+
+def multivae_setting(row):
+    """`(model, latent_dim, style_dim, K)` of MultiVae's model to compare
+    our measurement `row` with: the same model in the same setting, else
+    MoPoE in the reference one."""
+    name = MULTIVAE_MODEL.get(row["preset"])
+    if name is None:
+        return ("MoPoE", 512, 0, None)
+    k = row["K"] if name in ("MMVAE", "MMVAEPlus") else None
+    return (name, row["latent_dim"], row["style_dim"], k)
+
+
+def run_multivae(args, setting):
     from benchmarks import multivae_baseline
 
-    [row] = multivae_baseline.run(["MoPoE"], args.batch,
-                                  args.steps + args.warmup)
-    return row
+    name, latent_dim, style_dim, k = setting
+    [theirs] = multivae_baseline.run(
+        [name], args.batch, args.steps + args.warmup,
+        latent_dim=latent_dim, style_dim=style_dim, k=k or 10)
+    return theirs
 
 
 def main():
@@ -218,13 +250,16 @@ def main():
     parser.add_argument("--steps", type=int, default=8,
                         help="timed steps after the warm-up")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--latent-dim", type=int, default=512)
+    parser.add_argument("--latent-dim", type=int, default=None,
+                        help="latent size (default: the preset's published "
+                        "one, 512 for most)")
     parser.add_argument("--num-modalities", type=int, default=5,
                         help="modalities of the model (MultiVae: always 5)")
     parser.add_argument("--versus-multivae", action="store_true",
-                        help="also measure MultiVae's MoPoE "
-                        "(benchmarks/multivae_baseline.py, in its own "
-                        "virtualenv, set up on first use) and print ratios")
+                        help="also measure MultiVae's model of each preset "
+                        "(else its MoPoE; benchmarks/multivae_baseline.py, "
+                        "in its own virtualenv, set up on first use) and "
+                        "print ratios")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -242,15 +277,19 @@ def main():
                       "precision": args.precision,
                       "load_average_1min": load, "malloc_env": malloc}),
           flush=True)
-    baseline = run_multivae(args) if args.versus_multivae else None
-    if baseline:
-        print(json.dumps(baseline), flush=True)
     rows = []
     for backend in args.backends:
         for preset in args.presets:
             row = run_child(backend, preset, args)
             rows.append(row)
             print(json.dumps(row), flush=True)
+    baselines = {}  # MultiVae's measurements, one per (model, setting)
+    if args.versus_multivae:
+        for row in rows:
+            row["versus"] = setting = multivae_setting(row)
+            if setting not in baselines:
+                baselines[setting] = run_multivae(args, setting)
+                print(json.dumps(baselines[setting]), flush=True)
 
     print(f"\nbatch {args.batch}, {args.precision}, network={args.network}, "
           f"matmul peak {peak:.0f} GFLOP/s, load average before the run "
@@ -259,20 +298,23 @@ def main():
     header = (f"{'backend':11} {'preset':7} {'samples/s':>10} "
               f"{'GFLOP/s':>8} {'% peak':>7} {'peak RSS MB':>12} "
               f"{'kernel CPU':>11}")
-    if baseline:
-        header += f" {'÷ MultiVae':>11}"
+    if baselines:
+        header += f" {'÷ MultiVae':>11} {'(its model)':>11}"
     print(header)
-    if baseline:
-        print(f"{'MultiVae':11} {'MoPoE':7} {baseline['samples_per_s']:>10} "
-              f"{'':>8} {'':>7} {'':>12} {'':>11} {1.0:>11.2f}")
+    for theirs in baselines.values():
+        print(f"{'MultiVae':11} {theirs['model']:7} "
+              f"{theirs['samples_per_s']:>10} {'':>8} {'':>7} {'':>12} "
+              f"{'':>11}")
     for r in rows:
         line = (f"{r['backend']:11} {r['preset']:7} "
                 f"{r['samples_per_s']:>10} {r['gflop_per_s']:>8} "
                 f"{100 * r['gflop_per_s'] / peak:>6.0f}% "
                 f"{r['peak_rss_mb']:>12} "
                 f"{100 * r['kernel_cpu_share']:>10.0f}%")
-        if baseline:
-            line += f" {r['samples_per_s'] / baseline['samples_per_s']:>11.2f}"
+        if baselines:
+            theirs = baselines[r["versus"]]
+            line += (f" {r['samples_per_s'] / theirs['samples_per_s']:>11.2f}"
+                     f" {theirs['model']:>11}")
         print(line)
 
 
