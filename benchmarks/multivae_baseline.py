@@ -11,7 +11,7 @@ one JSON line per model: `{"library": "multivae", "model": ...,
 "batch": ..., "samples_per_s": ..., "median_step_s": ...}`.
 
 The models, with the settings of our presets of the same name:
-`MoPoE` (β 2.5), `MVAE`, `MMVAE` (`dreg_looser` with `--k` importance
+`MoPoE` (β 2.5), `MVAE`, `MMVAE` (`--loss dreg_looser` with `--k` importance
 samples, Laplace posteriors, learned prior scale), `MMVAEPlus` (the same,
 with `--style-dim` private dimensions and learned auxiliary priors, β 2.5),
 `MVTCAE` (α 0.1, β 2.5), `CRMVAE` (β 2.5) and `JMVAE` (α 0.1, β 1, with
@@ -108,14 +108,15 @@ def ensure_venv(quiet=False):
 
 
 def run(models=("MoPoE",), batch=256, steps=12, threads=None,
-        encoder="reference", latent_dim=512, style_dim=0, k=10):
+        encoder="reference", latent_dim=512, style_dim=0, k=10,
+        loss="dreg_looser"):
     """Measures `models` in MultiVae's environment (set up if needed):
     one result dict per model."""
     command = [str(ensure_venv(quiet=True)), os.path.abspath(__file__),
                "--in-venv", "--models", *models, "--batch", str(batch),
                "--steps", str(steps), "--encoder", encoder,
                "--latent-dim", str(latent_dim), "--style-dim",
-               str(style_dim), "--k", str(k)]
+               str(style_dim), "--k", str(k), "--loss", loss]
     if threads:
         command += ["--threads", str(threads)]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -127,7 +128,7 @@ def run(models=("MoPoE",), batch=256, steps=12, threads=None,
 
 # ------------------------------------ the measurement (MultiVae's venv)
 def measure(name, batch, steps, threads, encoder, latent_dim=512,
-            style_dim=0, k=10):
+            style_dim=0, k=10, loss="dreg_looser"):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -142,7 +143,7 @@ def measure(name, batch, steps, threads, encoder, latent_dim=512,
     from pythae.models.base.base_utils import ModelOutput
 
     hidden = 512
-    mixture = {"K": k, "loss": "dreg_looser",
+    mixture = {"K": k, "loss": loss,
                "prior_and_posterior_dist": "laplace_with_softmax"}
     classes = {
         "MoPoE": (mv.MoPoE, mv.MoPoEConfig, {"beta": 2.5}),
@@ -245,7 +246,7 @@ def measure(name, batch, steps, threads, encoder, latent_dim=512,
     median = steady[len(steady) // 2]
     return {"library": "multivae", "model": name, "encoder": encoder,
             "latent_dim": latent_dim, "style_dim": style_dim,
-            "K": extra.get("K"), "batch": batch, "threads": torch.get_num_threads(),
+            "K": extra.get("K"), "loss": extra.get("loss"), "batch": batch, "threads": torch.get_num_threads(),
             "steps": len(times),
             "params": sum(p.numel() for p in model.parameters()),
             "median_step_s": round(median, 4),
@@ -270,6 +271,9 @@ def main():
                         help="private latent size (MMVAEPlus)")
     parser.add_argument("--k", type=int, default=10,
                         help="importance samples (MMVAE, MMVAEPlus)")
+    parser.add_argument("--loss", default="dreg_looser",
+                        choices=("dreg_looser", "iwae_looser"),
+                        help="bound of MMVAE and MMVAEPlus")
     parser.add_argument("--in-venv", action="store_true",
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,11 +282,12 @@ def main():
             print(json.dumps(measure(name, args.batch, args.steps,
                                      args.threads, args.encoder,
                                      args.latent_dim, args.style_dim,
-                                     args.k)),
+                                     args.k, args.loss)),
                   flush=True)
         return
     for row in run(args.models, args.batch, args.steps, args.threads,
-                   args.encoder, args.latent_dim, args.style_dim, args.k):
+                   args.encoder, args.latent_dim, args.style_dim, args.k,
+                   args.loss):
         print(json.dumps(row), flush=True)
 
 

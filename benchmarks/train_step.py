@@ -49,13 +49,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------ one process
-def build(preset, network, latent_dim, num_modalities):
+def build(preset, network, latent_dim, num_modalities, estimator=None):
     import keras
 
     import keras_mmvae as mm
+    from keras_mmvae.src.presets import PRESETS
 
+    extra = {}
+    objective = PRESETS.get(preset, ({}, {}))[1].get("objective")
+    if estimator and isinstance(objective, dict) and \
+            objective["name"] in ("dreg", "iwae"):
+        extra["objective"] = {**objective, "name": estimator}
     if network == "factory":
         return mm.models.polymnist(fusion=preset, latent_dim=latent_dim,
+                                   **extra,
                                    num_modalities=num_modalities, seed=0)
     names = [f"m{i}" for i in range(num_modalities)]
     return mm.MultimodalVAE(
@@ -66,7 +73,7 @@ def build(preset, network, latent_dim, num_modalities):
                   for n in names},
         likelihoods={n: mm.likelihoods.Laplace(0.75) for n in names},
         fusion=preset, beta=2.5, seed=0,
-        name=f"generic_{keras.config.backend()}")
+        name=f"generic_{keras.config.backend()}", **extra)
 
 
 def layer_flops(layer):
@@ -128,12 +135,12 @@ def step_timer():
 
 
 def measure(preset, network, batch, steps, warmup, latent_dim, precision,
-            num_modalities):
+            num_modalities, estimator=None):
     import keras
 
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
-    model = build(preset, network, latent_dim, num_modalities)
+    model = build(preset, network, latent_dim, num_modalities, estimator)
     model.compile(optimizer=keras.optimizers.Adam(5e-4))
     rng = np.random.default_rng(0)
     n = batch * (steps + warmup)
@@ -154,6 +161,7 @@ def measure(preset, network, batch, steps, warmup, latent_dim, precision,
         "latent_dim": model.latent_dim,
         "style_dim": getattr(model.encoders["m0"], "style_dim", 0),
         "K": getattr(model.objective, "num_samples", None),
+        "estimator": getattr(model.objective, "estimator", None),
         "num_modalities": num_modalities,
         "batch": batch, "params": model.count_params(),
         "first_step_s": round(timer.times[0], 3),
@@ -200,7 +208,8 @@ def run_child(backend, preset, args):
                *(["--latent-dim", str(args.latent_dim)]
                  if args.latent_dim else []),
                "--precision", args.precision,
-               "--num-modalities", str(args.num_modalities)]
+               "--num-modalities", str(args.num_modalities),
+               *(["--estimator", args.estimator] if args.estimator else [])]
     result = subprocess.run(command, env=env, capture_output=True,
                             text=True, cwd=ROOT)
     if result.returncode != 0:
@@ -216,23 +225,26 @@ MULTIVAE_MODEL = {"mopoe": "MoPoE", "poe": "MVAE", "mmvae": "MMVAE",
 
 
 def multivae_setting(row):
-    """`(model, latent_dim, style_dim, K)` of MultiVae's model to compare
-    our measurement `row` with: the same model in the same setting, else
-    MoPoE in the reference one."""
+    """`(model, latent_dim, style_dim, K, loss)` of MultiVae's model to
+    compare our measurement `row` with: the same model in the same setting,
+    else MoPoE in the reference one."""
     name = MULTIVAE_MODEL.get(row["preset"])
     if name is None:
-        return ("MoPoE", 512, 0, None)
-    k = row["K"] if name in ("MMVAE", "MMVAEPlus") else None
-    return (name, row["latent_dim"], row["style_dim"], k)
+        return ("MoPoE", 512, 0, None, None)
+    if name not in ("MMVAE", "MMVAEPlus"):
+        return (name, row["latent_dim"], row["style_dim"], None, None)
+    return (name, row["latent_dim"], row["style_dim"], row["K"],
+            f"{row['estimator']}_looser")
 
 
 def run_multivae(args, setting):
     from benchmarks import multivae_baseline
 
-    name, latent_dim, style_dim, k = setting
+    name, latent_dim, style_dim, k, loss = setting
     [theirs] = multivae_baseline.run(
         [name], args.batch, args.steps + args.warmup,
-        latent_dim=latent_dim, style_dim=style_dim, k=k or 10)
+        latent_dim=latent_dim, style_dim=style_dim, k=k or 10,
+        loss=loss or "dreg_looser")
     return theirs
 
 
@@ -260,12 +272,17 @@ def main():
                         "(else its MoPoE; benchmarks/multivae_baseline.py, "
                         "in its own virtualenv, set up on first use) and "
                         "print ratios")
+    parser.add_argument("--estimator", choices=("dreg", "iwae"), default=None,
+                        help="the importance-weighted presets (mmvae, "
+                        "mmvae+, mopoe+, mwb+) with this estimator instead "
+                        "of their DReG (MultiVae: iwae_looser)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.network, args.batch,
                                  args.steps, args.warmup, args.latent_dim,
-                                 args.precision, args.num_modalities)),
+                                 args.precision, args.num_modalities,
+                                 args.estimator)),
               flush=True)
         return
 
