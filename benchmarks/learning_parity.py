@@ -783,7 +783,10 @@ def plot(report, path):
         f"{s['model']} vs MultiVae {MULTIVAE_CLASS[s['model']]}: batch "
         f"{s['batch_size']}, Adam {s['learning_rate']:g}"
         + (f", K {s['K']}" if s["K"] else "")
-        + f", seeds {', '.join(report['runs'])}", fontsize=10)
+        + f", seeds {', '.join(report['runs'])}"
+        + (f"; noise: {s['training_noise']}" if s.get("training_noise",
+           "each library its own") != "each library its own" else ""),
+        fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
