@@ -133,7 +133,7 @@ def torch_side(job_path):
 
     job = np.load(job_path)
     cfg = json.loads(str(job["config"]))
-    torch.manual_seed(cfg.get("noise_seed", cfg["seed"]))
+    torch.manual_seed(cfg["noise_seed"])
     torch.set_num_threads(cfg.get("threads") or torch.get_num_threads())
     latent, style = cfg["latent_dim"], cfg["style_dim"]
 

@@ -220,8 +220,12 @@ def measure(name, batch, steps, threads, encoder, latent_dim=512,
         encoder_class = (EncoderConvMMNIST if encoder == "reference"
                          else EncoderConvMMNIST_adapted)
         make_encoder = lambda: encoder_class(arch)  # noqa: E731
-    else:
+    elif encoder == "reference":
         make_encoder = ConvEncoder
+    else:
+        raise SystemExit("--encoder adapted: MultiVae's encoders for latent "
+                         "512 without a private latent only; got latent "
+                         f"{latent_dim}, private {style_dim}.")
     decoder_arch = BaseAEConfig(input_dim=shape,
                                 latent_dim=latent_dim + style_dim)
     networks = {"encoders": {m: make_encoder() for m in names},
@@ -246,7 +250,8 @@ def measure(name, batch, steps, threads, encoder, latent_dim=512,
     median = steady[len(steady) // 2]
     return {"library": "multivae", "model": name, "encoder": encoder,
             "latent_dim": latent_dim, "style_dim": style_dim,
-            "K": extra.get("K"), "loss": extra.get("loss"), "batch": batch, "threads": torch.get_num_threads(),
+            "K": extra.get("K"), "loss": extra.get("loss"), "batch": batch,
+            "threads": torch.get_num_threads(),
             "steps": len(times),
             "params": sum(p.numel() for p in model.parameters()),
             "median_step_s": round(median, 4),
