@@ -211,3 +211,24 @@ def test_pytorch_padding_channels_first(size, kernel, stride, padding,
     assert layer.compute_output_shape(x_first.shape) == expected.shape
     np.testing.assert_allclose(to_numpy(layer(x_first)), expected,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_channels_first_equals_channels_last(padding):
+    """Channels-first (computed transposed on TensorFlow, whose CPU kernel
+    takes NHWC only without oneDNN) = Keras' channels-last layer."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 5, 4, 3)).astype("float32")
+    reference = keras.layers.Conv2DTranspose(
+        4, 3, strides=2, padding=padding, activation="tanh",
+        bias_initializer="random_normal")
+    layer = Conv2DTranspose(4, 3, strides=2, padding=padding,
+                            activation="tanh", data_format="channels_first")
+    reference.build(x.shape)
+    x_first = np.transpose(x, (0, 3, 1, 2))
+    layer.build(x_first.shape)
+    layer.set_weights(reference.get_weights())
+    expected = np.transpose(to_numpy(reference(x)), (0, 3, 1, 2))
+    assert layer.compute_output_shape(x_first.shape) == expected.shape
+    np.testing.assert_allclose(to_numpy(layer(x_first)), expected,
+                               atol=1e-5)

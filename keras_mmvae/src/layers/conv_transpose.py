@@ -253,8 +253,28 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
             implementation = AUTO_IMPLEMENTATION.get(keras.backend.backend(),
                                                      "transpose")
         self._fast_path = FAST_PATHS.get(implementation) if supported else None
+        # TensorFlow's CPU kernel of the transposed convolution takes NHWC
+        # only, unless oneDNN is on (it is not on CPUs without AVX-512):
+        # channels-first inputs go through it transposed.
+        self._transpose_to_nhwc = (self.data_format == "channels_first"
+                                   and keras.backend.backend()
+                                   == "tensorflow")
 
     def call(self, inputs):
+        if self._transpose_to_nhwc:
+            outputs = ops.conv_transpose(
+                ops.transpose(inputs, (0, 2, 3, 1)), self.kernel,
+                strides=self.strides, padding=self.padding,
+                output_padding=self.output_padding,
+                data_format="channels_last", dilation_rate=self.dilation_rate)
+            outputs = ops.transpose(outputs, (0, 3, 1, 2))
+            if self.torch_padding and any(self.torch_padding):
+                outputs = self._crop(outputs)
+            if self.use_bias:
+                outputs = ops.add(outputs,
+                                  ops.reshape(self.bias, (1, -1, 1, 1)))
+            return outputs if self.activation is None else self.activation(
+                outputs)
         if self._fast_path is None or None in inputs.shape[1:]:
             outputs = super().call(inputs)
             if self.torch_padding and any(self.torch_padding):
